@@ -1,0 +1,46 @@
+// Reading and writing the guest's memory page by page. Only the guest's part
+// ([base, size)) is process state; the reserved region below it is host
+// bookkeeping, except the used part of the Asyncify buffer, which travels
+// separately. Zero pages are omitted: a fresh memory is zero already.
+
+import type { Layout } from "./layout.js";
+import { WASM_PAGE } from "./layout.js";
+
+export interface PageSet {
+  /** tracked page indices, ascending */
+  indices: Uint32Array;
+  /** their contents, pageSize bytes each, in the same order */
+  data: Uint8Array;
+}
+
+/** Copies every non-zero guest page of `memory`. */
+export function capturePages(memory: WebAssembly.Memory, layout: Layout): PageSet {
+  const buf = Buffer.from(memory.buffer as ArrayBuffer);
+  const size = layout.pageSize;
+  const zero = Buffer.alloc(size);
+  const first = layout.base / size;
+  const end = buf.length / size;
+  const indices: number[] = [];
+  for (let p = first; p < end; p++) {
+    if (!buf.subarray(p * size, (p + 1) * size).equals(zero)) indices.push(p);
+  }
+  const data = new Uint8Array(indices.length * size);
+  indices.forEach((p, i) => data.set(buf.subarray(p * size, (p + 1) * size), i * size));
+  return { indices: Uint32Array.from(indices), data };
+}
+
+/** A fresh shared memory for a process of `layout`, of `pages` Wasm pages. */
+export function newMemory(layout: Layout, pages = layout.initialPages): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: Math.max(pages, layout.initialPages), maximum: layout.maxPages, shared: true });
+}
+
+/** Writes captured pages into `memory` (which must be large enough), except those in `skip`. */
+export function installPages(memory: WebAssembly.Memory, layout: Layout, set: PageSet, skip?: Set<number>): void {
+  const bytes = new Uint8Array(memory.buffer);
+  const size = layout.pageSize;
+  set.indices.forEach((p, i) => {
+    if (!skip?.has(p)) bytes.set(set.data.subarray(i * size, (i + 1) * size), p * size);
+  });
+}
+
+export const memoryPages = (memory: WebAssembly.Memory) => memory.buffer.byteLength / WASM_PAGE;

@@ -1,0 +1,238 @@
+// A process as the node's main thread sees it: a worker running one guest on
+// one shared memory, and the operations of DESIGN.md section 1: start, freeze
+// (and then capture, resume in place, or let go), restore from a snapshot.
+//
+// Freezing: set the interrupt word and bump the wake word (so that a sleeping
+// guest wakes up); the worker reports "frozen" once the guest has unwound.
+// Only then is the memory quiescent and can be copied.
+
+import { Worker } from "node:worker_threads";
+import type { Image } from "./image.js";
+import { AsyncifyOverflowError, ProcessStateError } from "./errors.js";
+import { CTRL, CTRL_INTERRUPT, CTRL_WAKE, type Layout } from "./memory/layout.js";
+import { capturePages, memoryPages, newMemory } from "./memory/pages.js";
+import { PRIMARY, type Variant } from "./instrument/variants.js";
+import type { Snapshot } from "./snapshot/snapshot.js";
+import type { FromWorker, FrozenState, ToWorker, WorkerInit } from "./worker/messages.js";
+import { WORKER_SCRIPT } from "./paths.js";
+
+export interface ProcessOptions {
+  pid: string;
+  node: string;
+  args: string[];
+  /** module variant to run (default: plain, polls only) */
+  variant?: Variant;
+  /** one call per line the guest prints */
+  onOutput?: (line: string) => void;
+  /** post-copy: the guest waits for `page`; answer with installPage */
+  onFault?: (page: number, process: GuestProcess) => void;
+}
+
+export interface RestoreOptions extends ProcessOptions {
+  /** post-copy: tracked pages left out of the memory, fetched on fault */
+  absentPages?: Iterable<number>;
+}
+
+export interface ExitStatus {
+  /** how the process ended here: it exited (code), trapped (error), or was let go after a freeze */
+  outcome: "exited" | "trapped" | "released";
+  code: number;
+  error: string | null;
+}
+
+type State = "running" | "freezing" | "frozen" | "ended";
+
+export class GuestProcess {
+  readonly exited: Promise<ExitStatus>;
+  readonly pid: string;
+  private state: State = "running";
+  private frozen: FrozenState | null = null;
+  private waiter: { resolve(s: FrozenState | null): void; reject(e: Error): void } | null = null;
+  private readonly ctrl: Int32Array;
+  private readonly worker: Worker;
+  private finish!: (s: ExitStatus) => void;
+
+  private constructor(
+    readonly image: Image | null,
+    readonly layout: Layout,
+    readonly memory: WebAssembly.Memory,
+    private readonly opts: ProcessOptions,
+    init: WorkerInit,
+  ) {
+    this.pid = opts.pid;
+    this.ctrl = new Int32Array(memory.buffer, CTRL, 16);
+    this.exited = new Promise((r) => (this.finish = r));
+    this.worker = new Worker(WORKER_SCRIPT, { workerData: init });
+    this.worker.on("message", (m: FromWorker) => this.onMessage(m));
+    this.worker.on("error", (e) => this.end({ outcome: "trapped", code: 1, error: `worker failed: ${e.message}` }));
+    this.worker.on("exit", () => this.end({ outcome: "trapped", code: 1, error: "the worker ended unexpectedly" }));
+  }
+
+  /** Starts a new process of `image`. */
+  static start(image: Image, opts: ProcessOptions): GuestProcess {
+    const layout = image.layout;
+    const variant = opts.variant ?? PRIMARY;
+    const memory = newMemory(layout);
+    return new GuestProcess(image, layout, memory, opts, {
+      module: image.module(variant),
+      memory,
+      layout,
+      variant,
+      pid: opts.pid,
+      node: opts.node,
+      args: opts.args,
+      restore: null,
+    });
+  }
+
+  /** Runs an uninstrumented build (no freezing): the overhead baseline. */
+  static startUninstrumented(module: WebAssembly.Module, layout: Layout, opts: ProcessOptions): GuestProcess {
+    const memory = newMemory(layout);
+    return new GuestProcess(null, layout, memory, opts, {
+      module,
+      memory,
+      layout,
+      variant: null,
+      pid: opts.pid,
+      node: opts.node,
+      args: opts.args,
+      restore: null,
+    });
+  }
+
+  /** Continues a frozen process from its snapshot, in a new worker on a new memory. */
+  static restore(image: Image, snap: Snapshot, opts: RestoreOptions): GuestProcess {
+    const layout = image.layout;
+    const variant = opts.variant ?? PRIMARY;
+    const memory = newMemory(layout, snap.memoryPages);
+    const absent = [...(opts.absentPages ?? [])];
+    if (absent.length && variant !== "postcopy") throw new ProcessStateError("absent pages need the postcopy variant");
+    if (variant === "postcopy") {
+      const present = new Uint8Array(memory.buffer, layout.present, layout.trackedPages);
+      present.fill(1);
+      for (const p of absent) present[p] = 0;
+    }
+    new Uint8Array(memory.buffer).set(snap.asyncify, layout.asyncStart);
+    for (const line of snap.pendingOutput) opts.onOutput?.(line);
+    return new GuestProcess(image, layout, memory, opts, {
+      module: image.module(variant),
+      memory,
+      layout,
+      variant,
+      pid: opts.pid,
+      node: opts.node,
+      args: snap.args,
+      restore: { state: snap.state, pages: snap.pages, absent },
+    });
+  }
+
+  get running(): boolean {
+    return this.state === "running";
+  }
+
+  /**
+   * Asks the guest to stop at its next safepoint. Resolves with its execution
+   * state once it has unwound, or null if it ended first. Rejects with
+   * AsyncifyOverflowError if its stack did not fit (it then runs on, if it can).
+   */
+  freeze(): Promise<FrozenState | null> {
+    if (this.state === "ended") return Promise.resolve(null);
+    if (this.state === "frozen") return Promise.resolve(this.frozen);
+    if (this.state === "freezing") throw new ProcessStateError(`process ${this.pid} is already being frozen`);
+    this.state = "freezing";
+    Atomics.store(this.ctrl, CTRL_INTERRUPT, 1);
+    Atomics.add(this.ctrl, CTRL_WAKE, 1);
+    Atomics.notify(this.ctrl, CTRL_WAKE);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /** The snapshot of a frozen process. */
+  capture(pendingOutput: string[] = []): Snapshot {
+    if (this.state !== "frozen" || !this.frozen || !this.image) {
+      throw new ProcessStateError(`process ${this.pid} is not frozen`);
+    }
+    const L = this.layout;
+    return {
+      image: this.image.bytes,
+      pid: this.pid,
+      node: this.opts.node,
+      args: this.opts.args,
+      pendingOutput,
+      state: this.frozen,
+      memoryPages: memoryPages(this.memory),
+      asyncify: new Uint8Array(this.memory.buffer, L.asyncStart, this.frozen.asyncUsed).slice(),
+      pages: capturePages(this.memory, L),
+    };
+  }
+
+  /** Lets a frozen process run on where it is (a cancelled freeze). */
+  resume(): void {
+    if (this.state !== "frozen") throw new ProcessStateError(`process ${this.pid} is not frozen`);
+    Atomics.store(this.ctrl, CTRL_INTERRUPT, 0);
+    this.state = "running";
+    this.frozen = null;
+    this.post({ t: "continue" });
+  }
+
+  /** Ends a frozen process here (it lives on elsewhere, from its snapshot). */
+  async release(): Promise<void> {
+    if (this.state !== "frozen") throw new ProcessStateError(`process ${this.pid} is not frozen`);
+    this.end({ outcome: "released", code: 0, error: null });
+    await this.worker.terminate();
+  }
+
+  /** Kills the process wherever it is in its run. */
+  async kill(): Promise<void> {
+    this.end({ outcome: "trapped", code: 137, error: "killed" });
+    await this.worker.terminate();
+  }
+
+  /** Post-copy: installs the contents of an absent page and wakes the guest. */
+  installPage(page: number, data: Uint8Array): void {
+    const L = this.layout;
+    new Uint8Array(this.memory.buffer).set(data.subarray(0, L.pageSize), page * L.pageSize);
+    Atomics.store(new Uint8Array(this.memory.buffer, L.present, L.trackedPages), page, 1);
+    Atomics.add(this.ctrl, CTRL_WAKE, 1);
+    Atomics.notify(this.ctrl, CTRL_WAKE);
+  }
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  private onMessage(m: FromWorker): void {
+    switch (m.t) {
+      case "out":
+        this.opts.onOutput?.(m.line);
+        return;
+      case "frozen":
+        this.state = "frozen";
+        this.frozen = m.state;
+        this.waiter?.resolve(m.state);
+        this.waiter = null;
+        return;
+      case "overflow": {
+        const err = new AsyncifyOverflowError(m.needed, m.capacity, m.kept);
+        if (m.kept) this.state = "running";
+        this.waiter?.reject(err);
+        this.waiter = null;
+        return;
+      }
+      case "fault":
+        if (this.opts.onFault) this.opts.onFault(m.page, this);
+        else void this.kill().then(() => undefined);
+        return;
+      case "exit":
+        this.end({ outcome: m.error ? "trapped" : "exited", code: m.code, error: m.error });
+        return;
+    }
+  }
+
+  private end(s: ExitStatus): void {
+    if (this.state === "ended") return;
+    this.state = "ended";
+    this.waiter?.resolve(null);
+    this.waiter = null;
+    this.finish(s);
+  }
+}

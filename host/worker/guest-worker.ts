@@ -1,0 +1,285 @@
+// The guest runner: one worker thread runs one process.
+//
+// It instantiates the process's module variant on the process's shared memory
+// and serves the guest's imports. Freezing is cooperative: the node sets the
+// interrupt word; at its next safepoint poll the guest calls __freeze, which
+// starts an Asyncify unwind; every frame saves its locals into the Asyncify
+// buffer and returns, until the export the worker called (_start or main)
+// returns to here. The worker then stops the unwind and reports the globals
+// and the buffer's fill level: with the memory that is the whole state. A sleep
+// is a freeze point too: the worker blocks in Atomics.wait on the wake word,
+// and an interrupt wakes it to unwind with the sleep's remaining time.
+//
+// Resuming (in this worker after a cancelled freeze, or in a fresh worker on a
+// restored memory): set the globals, asyncify_start_rewind, and call the same
+// export again. Asyncify skips straight back down the saved call stack to the
+// import that unwound, which sees the rewinding state, stops the rewind, and
+// returns (sleep carries on with the remaining time) as if nothing happened.
+//
+// The host also calls into the guest from inside imports (__new for a string
+// it hands over). Those nested calls never unwind: the runtime has no polls,
+// and __freeze ignores an interrupt while one is under way.
+
+import { parentPort, workerData } from "node:worker_threads";
+import * as loader from "@assemblyscript/loader";
+import { ASYNC_DATA, CTRL, CTRL_FAULT_PAGE, CTRL_INTERRUPT, CTRL_WAKE } from "../memory/layout.js";
+import { installPages } from "../memory/pages.js";
+import type { FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit } from "./messages.js";
+import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const { memory, layout } = init;
+const ctrl = new Int32Array(memory.buffer, CTRL, 16);
+const present = new Uint8Array(memory.buffer, layout.present, layout.trackedPages);
+const dirty = new Uint8Array(memory.buffer, layout.dirty, layout.trackedPages);
+const asyncData = new Int32Array(memory.buffer, ASYNC_DATA, 2);
+
+const UNWINDING = 1;
+const REWINDING = 2;
+
+let phase: FrozenState["phase"] = init.restore?.state.phase ?? "start";
+let resumeSleep: number | null = init.restore?.state.sleepRemaining ?? null;
+let frozenSleep: number | null = null;
+let nested = 0;
+
+const send = (m: FromWorker) => port.postMessage(m);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let raw: any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let ext: any;
+
+function interrupted(): boolean {
+  return nested === 0 && Atomics.load(ctrl, CTRL_INTERRUPT) !== 0;
+}
+
+function startUnwind(): void {
+  asyncData[0] = layout.asyncStart;
+  asyncData[1] = layout.asyncEnd;
+  raw.asyncify_start_unwind(ASYNC_DATA);
+}
+
+/** Waits until the node has installed `page` (post-copy). */
+function awaitPage(page: number): void {
+  if (Atomics.load(present, page)) return;
+  Atomics.store(ctrl, CTRL_FAULT_PAGE, page);
+  send({ t: "fault", page });
+  for (;;) {
+    const seen = Atomics.load(ctrl, CTRL_WAKE);
+    if (Atomics.load(present, page)) return;
+    Atomics.wait(ctrl, CTRL_WAKE, seen, 1000);
+  }
+}
+
+/** The host is about to read or write guest bytes directly, past the barriers. */
+function hostTouch(addr: number, len: number, write: boolean): void {
+  if (len <= 0) return;
+  const first = addr >>> layout.pageShift;
+  const last = Math.min((addr + len - 1) >>> layout.pageShift, layout.trackedPages - 1);
+  for (let p = first; p <= last; p++) {
+    if (init.variant === "postcopy") awaitPage(p);
+    if (write) dirty[p] = 1;
+  }
+}
+
+/** Allocates a string in the guest, pinned, for an import to return. */
+function newString(s: string): number {
+  nested++;
+  try {
+    const ptr: number = ext.__newString(s);
+    hostTouch(ptr, s.length * 2, true);
+    ext.__pin(ptr);
+    return ptr;
+  } finally {
+    nested--;
+  }
+}
+
+function readString(ptr: number): string {
+  if (init.variant === "postcopy") {
+    hostTouch(ptr - 4, 4, false);
+    hostTouch(ptr, new Uint32Array(memory.buffer, ptr - 4, 1)[0], false);
+  }
+  return ext.__getString(ptr);
+}
+
+function sleep(ms: number): void {
+  if (raw.asyncify_get_state?.() === REWINDING) {
+    raw.asyncify_stop_rewind();
+    ms = resumeSleep ?? 0;
+    resumeSleep = null;
+  }
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) return;
+    if (interrupted()) {
+      frozenSleep = left;
+      startUnwind();
+      return;
+    }
+    const seen = Atomics.load(ctrl, CTRL_WAKE);
+    if (interrupted()) continue;
+    Atomics.wait(ctrl, CTRL_WAKE, seen, left);
+  }
+}
+
+const imports = {
+  env: {
+    memory,
+    abort(msg: number, file: number, line: number, col: number) {
+      const text = msg ? readString(msg) : "abort";
+      const where = file ? ` at ${readString(file)}:${line}:${col}` : "";
+      throw new GuestAbort(`abort: ${text}${where}`);
+    },
+    trace(msg: number, n: number, ...a: number[]) {
+      send({ t: "out", line: `trace: ${readString(msg)} ${a.slice(0, n).join(", ")}`.trimEnd() });
+    },
+    seed: () => Date.now(),
+  },
+  migrant: {
+    print: (ptr: number) => send({ t: "out", line: readString(ptr) }),
+    sleep,
+    now: () => Date.now(),
+    pid: () => newString(init.pid),
+    node: () => newString(init.node),
+    argc: () => init.args.length,
+    argv: (i: number) => newString(init.args[i] ?? ""),
+    exit(code: number) {
+      throw new GuestExit(code);
+    },
+    __freeze() {
+      if (raw.asyncify_get_state() === REWINDING) {
+        raw.asyncify_stop_rewind();
+        return;
+      }
+      if (interrupted()) {
+        frozenSleep = null;
+        startUnwind();
+      }
+    },
+    __fault: awaitPage,
+  },
+};
+
+function saveGlobals(): Record<string, GlobalValue> {
+  const out: Record<string, GlobalValue> = {};
+  for (const g of layout.globals) {
+    const v = (raw[g.export] as WebAssembly.Global).value;
+    out[g.export] = typeof v === "bigint" ? v.toString() : v;
+  }
+  return out;
+}
+
+function loadGlobals(values: Record<string, GlobalValue>): void {
+  for (const g of layout.globals) {
+    const v = values[g.export];
+    if (v === undefined) throw new Error(`snapshot lacks global ${g.export}`);
+    (raw[g.export] as WebAssembly.Global).value = g.type === "i64" ? BigInt(v) : Number(v);
+  }
+}
+
+/**
+ * After the export returned while unwinding: check the buffer, stop the
+ * unwind. Returns false if the freeze could not be completed (overflow).
+ */
+function finishUnwind(): "frozen" | "kept" | "lost" {
+  const cur = asyncData[0];
+  const capacity = layout.asyncEnd - layout.asyncStart;
+  const needed = cur - layout.asyncStart;
+  if (cur <= layout.asyncEnd) {
+    raw.asyncify_stop_unwind();
+    return "frozen";
+  }
+  // Asyncify wrote past the end of its buffer. What lies there is host-owned:
+  // the dirty map, then the present map (unused unless post-copy). If that is
+  // all it overwrote, the saved stack is intact: rewind it, mark every page
+  // dirty (the dirty bytes are lost), and keep the process running.
+  const mapsEnd = init.variant === "postcopy" ? layout.present : layout.base;
+  const kept = cur <= mapsEnd;
+  send({ t: "overflow", needed, capacity, kept });
+  if (!kept) return "lost";
+  asyncData[1] = cur;
+  raw.asyncify_stop_unwind();
+  dirty.fill(1);
+  if (init.variant !== "postcopy") present.fill(1);
+  // The freeze request is answered (with the error); rewind and run on.
+  Atomics.store(ctrl, CTRL_INTERRUPT, 0);
+  resumeSleep = frozenSleep;
+  raw.asyncify_start_rewind(ASYNC_DATA);
+  return "kept";
+}
+
+function call(which: FrozenState["phase"]): number {
+  const name = which === "start" ? "_start" : "main";
+  const fn = raw[name];
+  if (typeof fn !== "function") {
+    if (name === "_start") return 0;
+    throw new GuestAbort("the guest exports no `main` function (export function main(): i32)");
+  }
+  return fn() ?? 0;
+}
+
+function waitForOrders(): void {
+  port.once("message", (m: ToWorker) => {
+    if (m.t === "stop") {
+      port.close();
+      return;
+    }
+    resumeSleep = frozenSleep;
+    raw.asyncify_start_rewind(ASYNC_DATA);
+    run();
+  });
+}
+
+function run(): void {
+  try {
+    for (;;) {
+      const result = call(phase);
+      if (raw.asyncify_get_state?.() === UNWINDING) {
+        const outcome = finishUnwind();
+        if (outcome === "lost") {
+          send({ t: "exit", code: 1, error: "the Asyncify buffer overflowed into guest memory while freezing" });
+          port.close();
+          return;
+        }
+        if (outcome === "kept") continue;
+        send({ t: "frozen", state: { phase, globals: saveGlobals(), asyncUsed: asyncData[0] - layout.asyncStart, sleepRemaining: frozenSleep } });
+        waitForOrders();
+        return;
+      }
+      if (phase === "start") {
+        phase = "main";
+        continue;
+      }
+      send({ t: "exit", code: result | 0, error: null });
+      port.close();
+      return;
+    }
+  } catch (e) {
+    if (e instanceof GuestExit) send({ t: "exit", code: e.code | 0, error: null });
+    else send({ t: "exit", code: 1, error: describeTrap(e) });
+    port.close();
+  }
+}
+
+try {
+  const inst = loader.instantiateSync(init.module, imports);
+  raw = inst.instance.exports;
+  ext = inst.exports;
+  if (init.restore) {
+    const { state, pages, absent } = init.restore;
+    // undo the data segments instantiation just applied, then lay the snapshot's pages
+    new Uint8Array(memory.buffer).fill(0, layout.base, layout.initialPages * 65536);
+    installPages(memory, layout, pages, new Set(absent));
+    loadGlobals(state.globals);
+    asyncData[0] = layout.asyncStart + state.asyncUsed;
+    asyncData[1] = layout.asyncEnd;
+    raw.asyncify_start_rewind(ASYNC_DATA);
+  }
+  run();
+} catch (e) {
+  send({ t: "exit", code: 1, error: describeTrap(e) });
+  port.close();
+}

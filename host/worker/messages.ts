@@ -1,0 +1,55 @@
+// What a guest worker and the node's main thread say to each other.
+
+import type { Layout } from "../memory/layout.js";
+import type { Variant } from "../instrument/variants.js";
+import type { PageSet } from "../memory/pages.js";
+
+/** A global's value as it crosses threads and files (i64 as a decimal string). */
+export type GlobalValue = number | string;
+
+/** The execution state a frozen guest leaves besides its memory. */
+export interface FrozenState {
+  /** the export the guest was in: top-level initialisation or main */
+  phase: "start" | "main";
+  /** exported mutable globals by export name */
+  globals: Record<string, GlobalValue>;
+  /** bytes of the Asyncify buffer in use */
+  asyncUsed: number;
+  /** remaining milliseconds of the sleep it was frozen in, or null */
+  sleepRemaining: number | null;
+}
+
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  layout: Layout;
+  /** null for an uninstrumented build (baseline of the overhead benchmark) */
+  variant: Variant | null;
+  pid: string;
+  node: string;
+  args: string[];
+  /** present when resuming a frozen process */
+  restore: Restore | null;
+}
+
+/**
+ * What a resumed process starts from. The pages are installed by the worker
+ * after instantiation: instantiating applies the module's data segments, which
+ * would otherwise overwrite restored static data (object headers the
+ * collector has since changed).
+ */
+export interface Restore {
+  state: FrozenState;
+  pages: PageSet;
+  /** post-copy: pages left out, fetched on fault */
+  absent: number[];
+}
+
+export type FromWorker =
+  | { t: "out"; line: string }
+  | { t: "frozen"; state: FrozenState }
+  | { t: "overflow"; needed: number; capacity: number; kept: boolean }
+  | { t: "fault"; page: number }
+  | { t: "exit"; code: number; error: string | null };
+
+export type ToWorker = { t: "continue" } | { t: "stop" };
