@@ -73,6 +73,8 @@ export class GuestProcess {
     const layout = image.layout;
     const variant = opts.variant ?? PRIMARY;
     const memory = newMemory(layout);
+    // a new process has every page (post-copy only ever removes some on restore)
+    if (variant === "postcopy") new Uint8Array(memory.buffer, layout.present, layout.trackedPages).fill(1);
     return new GuestProcess(image, layout, memory, opts, {
       module: image.module(variant),
       memory,
@@ -178,13 +180,11 @@ export class GuestProcess {
   async release(): Promise<void> {
     if (this.state !== "frozen") throw new ProcessStateError(`process ${this.pid} is not frozen`);
     this.end({ outcome: "released", code: 0, error: null });
-    await this.worker.terminate();
   }
 
   /** Kills the process wherever it is in its run. */
   async kill(): Promise<void> {
     this.end({ outcome: "trapped", code: 137, error: "killed" });
-    await this.worker.terminate();
   }
 
   /** Post-copy: installs the contents of an absent page and wakes the guest. */
@@ -234,5 +234,6 @@ export class GuestProcess {
     this.waiter?.resolve(null);
     this.waiter = null;
     this.finish(s);
+    void this.worker.terminate();
   }
 }

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The `migrant` executable.
+import { main } from "./main.js";
+
+await main(process.argv);

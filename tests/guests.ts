@@ -1,0 +1,94 @@
+// The guests the tests run, built by the project's own toolchain, and the
+// small harness that runs them to the end, or frozen and restored on the way.
+
+import { join } from "node:path";
+import { buildCached } from "../host/build/cache.js";
+import type { BuildOptions } from "../host/build/options.js";
+import { Image } from "../host/image.js";
+import { GuestProcess, type ExitStatus } from "../host/process.js";
+import { decodeSnapshot, encodeSnapshot } from "../host/snapshot/codec.js";
+import type { Variant } from "../host/instrument/variants.js";
+import type { Snapshot } from "../host/snapshot/snapshot.js";
+import { EXAMPLES, ROOT } from "../host/paths.js";
+
+export interface Guest {
+  name: string;
+  file: string;
+  /** arguments that make a test-sized run (a few hundred ms) */
+  args: string[];
+  options?: BuildOptions;
+}
+
+const example = (name: string, args: string[]): Guest => ({ name, file: join(EXAMPLES, `${name}.ts`), args });
+const testGuest = (name: string, options?: BuildOptions): Guest => ({
+  name,
+  file: join(ROOT, "tests", "guests", `${name}.ts`),
+  args: [],
+  options,
+});
+
+export const EXAMPLE_GUESTS: Guest[] = [
+  example("counter", ["4"]),
+  example("recursion", ["3000", "120"]),
+  example("indirect", ["6000000"]),
+  example("strings", ["120000"]),
+  example("float", ["500"]),
+  example("bytes", ["8", "300"]),
+  example("grow", ["120"]),
+];
+export const MEMOPS = testGuest("memops");
+export const TRAPS = testGuest("traps");
+export const DEEP = testGuest("deep");
+export const DEEP_TINY_BUFFER = { ...testGuest("deep", { asyncifyStack: 1024 }), name: "deep-tiny" };
+export const ALL_GUESTS = [...EXAMPLE_GUESTS, MEMOPS, TRAPS, DEEP, DEEP_TINY_BUFFER];
+
+export async function guestBytes(g: Guest): Promise<Uint8Array> {
+  return buildCached(g.file, g.options ?? {}, () => undefined);
+}
+
+export async function guestImage(g: Guest): Promise<Image> {
+  return Image.fromBytes(await guestBytes(g), `${g.name}.wasm`);
+}
+
+export interface Run {
+  lines: string[];
+  status: ExitStatus;
+  /** how many times it was frozen and restored on the way */
+  freezes: number;
+}
+
+/** Runs to the end, untouched. */
+export async function runToEnd(image: Image, args: string[], variant: Variant = "plain"): Promise<Run> {
+  const lines: string[] = [];
+  const p = GuestProcess.start(image, { pid: "A.1", node: "A", args, variant, onOutput: (l) => lines.push(l) });
+  return { lines, status: await p.exited, freezes: 0 };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs to the end, freezing after each delay in turn; every freeze goes through
+ * the snapshot file encoding into a fresh worker on a fresh memory (in the
+ * variant given for that step, or plain).
+ */
+export async function runWithFreezes(
+  image: Image,
+  args: string[],
+  delays: number[],
+  variants: Variant[] = [],
+): Promise<Run> {
+  const lines: string[] = [];
+  const onOutput = (l: string) => lines.push(l);
+  let p = GuestProcess.start(image, { pid: "A.1", node: "A", args, onOutput });
+  let freezes = 0;
+  for (const [i, delay] of delays.entries()) {
+    await sleep(delay);
+    const state = await p.freeze();
+    if (!state) break;
+    const snap: Snapshot = decodeSnapshot(encodeSnapshot(p.capture()));
+    await p.release();
+    p = GuestProcess.restore(image, snap, { pid: "A.1", node: "A", args, variant: variants[i] ?? "plain", onOutput });
+    freezes++;
+  }
+  return { lines, status: await p.exited, freezes };
+}
