@@ -39,7 +39,7 @@ export const EXAMPLE_GUESTS: Guest[] = [
 export const MEMOPS = testGuest("memops");
 export const TRAPS = testGuest("traps");
 export const DEEP = testGuest("deep");
-export const DEEP_TINY_BUFFER = { ...testGuest("deep", { asyncifyStack: 1024 }), name: "deep-tiny" };
+export const DEEP_TINY_BUFFER = { ...testGuest("deep", { asyncifyStack: 1024, maxMemory: 16 * 1024 * 1024 }), name: "deep-tiny" };
 export const ALL_GUESTS = [...EXAMPLE_GUESTS, MEMOPS, TRAPS, DEEP, DEEP_TINY_BUFFER];
 
 export async function guestBytes(g: Guest): Promise<Uint8Array> {
@@ -55,13 +55,15 @@ export interface Run {
   status: ExitStatus;
   /** how many times it was frozen and restored on the way */
   freezes: number;
+  /** the snapshots taken on the way */
+  snapshots: Snapshot[];
 }
 
 /** Runs to the end, untouched. */
 export async function runToEnd(image: Image, args: string[], variant: Variant = "plain"): Promise<Run> {
   const lines: string[] = [];
   const p = GuestProcess.start(image, { pid: "A.1", node: "A", args, variant, onOutput: (l) => lines.push(l) });
-  return { lines, status: await p.exited, freezes: 0 };
+  return { lines, status: await p.exited, freezes: 0, snapshots: [] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,7 +82,7 @@ export async function runWithFreezes(
   const lines: string[] = [];
   const onOutput = (l: string) => lines.push(l);
   let p = GuestProcess.start(image, { pid: "A.1", node: "A", args, onOutput });
-  let freezes = 0;
+  const snapshots: Snapshot[] = [];
   for (const [i, delay] of delays.entries()) {
     await sleep(delay);
     const state = await p.freeze();
@@ -88,7 +90,7 @@ export async function runWithFreezes(
     const snap: Snapshot = decodeSnapshot(encodeSnapshot(p.capture()));
     await p.release();
     p = GuestProcess.restore(image, snap, { pid: "A.1", node: "A", args, variant: variants[i] ?? "plain", onOutput });
-    freezes++;
+    snapshots.push(snap);
   }
-  return { lines, status: await p.exited, freezes };
+  return { lines, status: await p.exited, freezes: snapshots.length, snapshots };
 }

@@ -259,7 +259,12 @@ function run(): void {
     }
   } catch (e) {
     if (e instanceof GuestExit) send({ t: "exit", code: e.code | 0, error: null });
-    else send({ t: "exit", code: 1, error: describeTrap(e) });
+    else if (raw.asyncify_get_state?.() === UNWINDING) {
+      // the unwind itself ran off the end of memory: an overflow past repair
+      const needed = asyncData[0] - layout.asyncStart;
+      send({ t: "overflow", needed, capacity: layout.asyncEnd - layout.asyncStart, kept: false });
+      send({ t: "exit", code: 1, error: `the Asyncify buffer overflowed into guest memory while freezing (${describeTrap(e)})` });
+    } else send({ t: "exit", code: 1, error: describeTrap(e) });
     port.close();
   }
 }
