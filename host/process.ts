@@ -45,6 +45,8 @@ type State = "running" | "freezing" | "frozen" | "ended";
 export class GuestProcess {
   readonly exited: Promise<ExitStatus>;
   readonly pid: string;
+  /** milliseconds the guest ran in its worker (known once it has exited) */
+  runMs = 0;
   private state: State = "running";
   private frozen: FrozenState | null = null;
   private waiter: { resolve(s: FrozenState | null): void; reject(e: Error): void } | null = null;
@@ -223,6 +225,7 @@ export class GuestProcess {
         else void this.kill().then(() => undefined);
         return;
       case "exit":
+        this.runMs = m.runMs;
         this.end({ outcome: m.error ? "trapped" : "exited", code: m.code, error: m.error });
         return;
     }

@@ -42,6 +42,8 @@ let phase: FrozenState["phase"] = init.restore?.state.phase ?? "start";
 let resumeSleep: number | null = init.restore?.state.sleepRemaining ?? null;
 let frozenSleep: number | null = null;
 let nested = 0;
+/** milliseconds spent inside the guest's exports in this worker (for benchmarks) */
+let runMs = 0;
 
 const send = (m: FromWorker) => port.postMessage(m);
 
@@ -218,7 +220,12 @@ function call(which: FrozenState["phase"]): number {
     if (name === "_start") return 0;
     throw new GuestAbort("the guest exports no `main` function (export function main(): i32)");
   }
-  return fn() ?? 0;
+  const t0 = performance.now();
+  try {
+    return fn() ?? 0;
+  } finally {
+    runMs += performance.now() - t0;
+  }
 }
 
 function waitForOrders(): void {
@@ -240,7 +247,7 @@ function run(): void {
       if (raw.asyncify_get_state?.() === UNWINDING) {
         const outcome = finishUnwind();
         if (outcome === "lost") {
-          send({ t: "exit", code: 1, error: "the Asyncify buffer overflowed into guest memory while freezing" });
+          send({ t: "exit", code: 1, error: "the Asyncify buffer overflowed into guest memory while freezing", runMs });
           port.close();
           return;
         }
@@ -253,18 +260,18 @@ function run(): void {
         phase = "main";
         continue;
       }
-      send({ t: "exit", code: result | 0, error: null });
+      send({ t: "exit", code: result | 0, error: null, runMs });
       port.close();
       return;
     }
   } catch (e) {
-    if (e instanceof GuestExit) send({ t: "exit", code: e.code | 0, error: null });
+    if (e instanceof GuestExit) send({ t: "exit", code: e.code | 0, error: null, runMs });
     else if (raw.asyncify_get_state?.() === UNWINDING) {
       // the unwind itself ran off the end of memory: an overflow past repair
       const needed = asyncData[0] - layout.asyncStart;
       send({ t: "overflow", needed, capacity: layout.asyncEnd - layout.asyncStart, kept: false });
-      send({ t: "exit", code: 1, error: `the Asyncify buffer overflowed into guest memory while freezing (${describeTrap(e)})` });
-    } else send({ t: "exit", code: 1, error: describeTrap(e) });
+      send({ t: "exit", code: 1, error: `the Asyncify buffer overflowed into guest memory while freezing (${describeTrap(e)})`, runMs });
+    } else send({ t: "exit", code: 1, error: describeTrap(e), runMs });
     port.close();
   }
 }
@@ -285,6 +292,6 @@ try {
   }
   run();
 } catch (e) {
-  send({ t: "exit", code: 1, error: describeTrap(e) });
+  send({ t: "exit", code: 1, error: describeTrap(e), runMs });
   port.close();
 }

@@ -50,6 +50,6 @@ export type FromWorker =
   | { t: "frozen"; state: FrozenState }
   | { t: "overflow"; needed: number; capacity: number; kept: boolean }
   | { t: "fault"; page: number }
-  | { t: "exit"; code: number; error: string | null };
+  | { t: "exit"; code: number; error: string | null; runMs: number };
 
 export type ToWorker = { t: "continue" } | { t: "stop" };

@@ -1,0 +1,63 @@
+// Instrumentation overhead: each example guest's run time (inside its worker)
+// in each module variant, against an uninstrumented build of the same source
+// with the same asc flags. Runs are interleaved (baseline, plain, track,
+// postcopy, baseline, ...) so that a noisy neighbour hurts all alike; the
+// median of the repetitions is reported.
+
+import { join } from "node:path";
+import { buildPlain } from "../host/build/build.js";
+import { buildCached } from "../host/build/cache.js";
+import { Image } from "../host/image.js";
+import { GuestProcess } from "../host/process.js";
+import { VARIANT_NAMES, type Variant } from "../host/instrument/variants.js";
+import type { Layout } from "../host/memory/layout.js";
+import { EXAMPLES } from "../host/paths.js";
+import { geomean, median } from "./stats.js";
+
+/** The compute-bound example guests with benchmark-sized arguments (counter only sleeps). */
+export const WORKLOADS: Array<{ name: string; args: string[] }> = [
+  { name: "recursion", args: [] },
+  { name: "indirect", args: [] },
+  { name: "strings", args: [] },
+  { name: "float", args: [] },
+  { name: "bytes", args: ["16", "1000"] },
+  { name: "grow", args: [] },
+];
+
+export interface OverheadRow {
+  guest: string;
+  baselineMs: number;
+  /** run time of each variant / baseline */
+  ratio: Record<Variant, number>;
+}
+
+async function timeRun(start: () => GuestProcess): Promise<number> {
+  const p = start();
+  const s = await p.exited;
+  if (s.error) throw new Error(`benchmark run failed: ${s.error}`);
+  return p.runMs;
+}
+
+export async function measureOverhead(reps: number, log: (s: string) => void): Promise<{ rows: OverheadRow[]; geomean: Record<Variant, number> }> {
+  const rows: OverheadRow[] = [];
+  for (const w of WORKLOADS) {
+    const file = join(EXAMPLES, `${w.name}.ts`);
+    log(`overhead: ${w.name} (building)`);
+    const image = Image.fromBytes(await buildCached(file, {}, () => undefined), w.name);
+    const plain = await buildPlain(file, { stderr: process.stderr });
+    const baseModule = new WebAssembly.Module(plain.wasm as Uint8Array<ArrayBuffer>);
+    const opts = { pid: "B.1", node: "B", args: w.args };
+    const base: number[] = [];
+    const byVariant = Object.fromEntries(VARIANT_NAMES.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
+    for (let r = 0; r < reps; r++) {
+      base.push(await timeRun(() => GuestProcess.startUninstrumented(baseModule, plain.layout as Layout, opts)));
+      for (const v of VARIANT_NAMES) byVariant[v].push(await timeRun(() => GuestProcess.start(image, { ...opts, variant: v })));
+    }
+    const b = median(base);
+    const ratio = Object.fromEntries(VARIANT_NAMES.map((v) => [v, median(byVariant[v]) / b])) as Record<Variant, number>;
+    rows.push({ guest: w.name, baselineMs: b, ratio });
+    log(`overhead: ${w.name} baseline ${b.toFixed(0)} ms, plain x${ratio.plain.toFixed(2)}, track x${ratio.track.toFixed(2)}, postcopy x${ratio.postcopy.toFixed(2)}`);
+  }
+  const g = Object.fromEntries(VARIANT_NAMES.map((v) => [v, geomean(rows.map((r) => r.ratio[v]))])) as Record<Variant, number>;
+  return { rows, geomean: g };
+}
