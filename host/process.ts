@@ -13,7 +13,7 @@ import { CTRL, CTRL_INTERRUPT, CTRL_WAKE, type Layout } from "./memory/layout.js
 import { capturePages, memoryPages, newMemory } from "./memory/pages.js";
 import { PRIMARY, type Variant } from "./instrument/variants.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
-import type { FromWorker, FrozenState, ToWorker, WorkerInit } from "./worker/messages.js";
+import type { FromWorker, FrozenState, Restore, ToWorker, WorkerInit } from "./worker/messages.js";
 import { WORKER_SCRIPT } from "./paths.js";
 
 export interface ProcessOptions {
@@ -59,8 +59,11 @@ export class GuestProcess {
     readonly layout: Layout,
     readonly memory: WebAssembly.Memory,
     private readonly opts: ProcessOptions,
-    init: WorkerInit,
+    module: WebAssembly.Module,
+    variant: Variant | null,
+    restore: Restore | null,
   ) {
+    const init: WorkerInit = { module, memory, layout, variant, pid: opts.pid, node: opts.node, args: opts.args, restore };
     this.pid = opts.pid;
     this.ctrl = new Int32Array(memory.buffer, CTRL, 16);
     this.exited = new Promise((r) => (this.finish = r));
@@ -77,31 +80,12 @@ export class GuestProcess {
     const memory = newMemory(layout);
     // a new process has every page (post-copy only ever removes some on restore)
     if (variant === "postcopy") new Uint8Array(memory.buffer, layout.present, layout.trackedPages).fill(1);
-    return new GuestProcess(image, layout, memory, opts, {
-      module: image.module(variant),
-      memory,
-      layout,
-      variant,
-      pid: opts.pid,
-      node: opts.node,
-      args: opts.args,
-      restore: null,
-    });
+    return new GuestProcess(image, layout, memory, opts, image.module(variant), variant, null);
   }
 
   /** Runs an uninstrumented build (no freezing): the overhead baseline. */
   static startUninstrumented(module: WebAssembly.Module, layout: Layout, opts: ProcessOptions): GuestProcess {
-    const memory = newMemory(layout);
-    return new GuestProcess(null, layout, memory, opts, {
-      module,
-      memory,
-      layout,
-      variant: null,
-      pid: opts.pid,
-      node: opts.node,
-      args: opts.args,
-      restore: null,
-    });
+    return new GuestProcess(null, layout, newMemory(layout), opts, module, null, null);
   }
 
   /** Continues a frozen process from its snapshot, in a new worker on a new memory. */
@@ -118,15 +102,10 @@ export class GuestProcess {
     }
     new Uint8Array(memory.buffer).set(snap.asyncify, layout.asyncStart);
     for (const line of snap.pendingOutput) opts.onOutput?.(line);
-    return new GuestProcess(image, layout, memory, opts, {
-      module: image.module(variant),
-      memory,
-      layout,
-      variant,
-      pid: opts.pid,
-      node: opts.node,
-      args: snap.args,
-      restore: { state: snap.state, pages: snap.pages, absent },
+    return new GuestProcess(image, layout, memory, { ...opts, args: snap.args }, image.module(variant), variant, {
+      state: snap.state,
+      pages: snap.pages,
+      absent,
     });
   }
 

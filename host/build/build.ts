@@ -6,12 +6,12 @@
 
 import asc from "assemblyscript/asc";
 import binaryen from "binaryen";
-import { basename, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { CompileError, UsageError } from "../errors.js";
-import { instrument, type InstrumentResult } from "../instrument/instrument.js";
+import { instrument, optimizeUninstrumented, type InstrumentResult } from "../instrument/instrument.js";
 import { planLayout, WASM_PAGE, type Layout } from "../memory/layout.js";
-import { GUEST_LIB } from "../paths.js";
+import { GUEST_LIB, ROOT } from "../paths.js";
 
 import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "./options.js";
 export type { BuildOptions } from "./options.js";
@@ -37,17 +37,14 @@ function checkOptions(o: BuildOptions): Required<Omit<BuildOptions, "asyncifySta
 /** Runs asc on `source` with the guest library and the migratable-module flags. */
 export async function compileGuest(source: string, layout: Layout, stderr: NodeJS.WritableStream): Promise<Uint8Array> {
   let wasm: Uint8Array | undefined;
+  // the fixed flags (DESIGN.md section 3) live in asconfig.json, target "migratable"
   const argv = [
     source,
+    "--config", join(ROOT, "asconfig.json"),
+    "--target", "migratable",
     "--lib", GUEST_LIB,
-    "-O3",
-    "--importMemory", "--sharedMemory",
     "--maximumMemory", String(layout.maxPages),
     "--memoryBase", String(layout.base),
-    "--enable", "threads", "--enable", "simd",
-    "--runtime", "incremental",
-    "--exportStart", "_start",
-    "--exportRuntime",
     "--outFile", "guest.wasm",
   ];
   const { error } = await asc.main(argv, {
@@ -78,11 +75,14 @@ export async function build(source: string, options: BuildOptions = {}): Promise
   }
 }
 
-/** An uninstrumented build of the same source with the same flags: the baseline of the overhead benchmark. */
+/**
+ * An uninstrumented build of the same source with the same flags and the same
+ * final optimization: the baseline of the overhead benchmark.
+ */
 export async function buildPlain(source: string, options: BuildOptions = {}): Promise<{ wasm: Uint8Array; layout: Layout }> {
   const { maxMemory, pageSize } = checkOptions(options);
   const layout = planLayout(maxMemory, pageSize, options.asyncifyStack ?? MIN_ASYNCIFY);
-  const wasm = await compileGuest(resolve(source), layout, options.stderr ?? process.stderr);
+  const wasm = optimizeUninstrumented(await compileGuest(resolve(source), layout, options.stderr ?? process.stderr));
   const m = binaryen.readBinary(wasm);
   layout.initialPages = m.getMemoryInfo().initial;
   m.dispose();

@@ -128,11 +128,31 @@ export function instrument(ascOutput: Uint8Array, plan: Layout): InstrumentResul
   });
 }
 
+/** The optimization every variant gets after Asyncify. */
+function finalOptimize(m: binaryen.Module): void {
+  binaryen.setAlwaysInlineMaxSize(40);
+  m.optimize();
+}
+
+/**
+ * An uninstrumented module given the same final optimization as the variants:
+ * the fair baseline of the overhead benchmark (asc's output alone is optimized
+ * less, and would flatter the instrumented builds).
+ */
+export function optimizeUninstrumented(ascOutput: Uint8Array): Uint8Array {
+  return withOptions(() => {
+    const m = read(ascOutput);
+    finalOptimize(m);
+    const bytes = m.emitBinary();
+    m.dispose();
+    return bytes;
+  });
+}
+
 function buildVariant(common: Uint8Array, layout: Layout, v: Variant): Uint8Array {
   const m = read(common);
   setHelperBodies(m, layout, VARIANTS[v]);
-  binaryen.setAlwaysInlineMaxSize(40);
-  m.optimize();
+  finalOptimize(m);
   if (!m.validate()) throw new Error(`instrumenter: variant ${v} is invalid after optimization`);
   const bytes = m.emitBinary();
   m.dispose();

@@ -85,12 +85,28 @@ function hostTouch(addr: number, len: number, write: boolean): void {
   }
 }
 
-/** Allocates a string in the guest, pinned, for an import to return. */
+const STRING_ID = 2; // idof<string>() in AssemblyScript
+
+/**
+ * Allocates a string in the guest, pinned, for an import to return. In the
+ * post-copy variant the payload's pages must be present *before* the host
+ * writes them (a page arriving later would overwrite the string), so there the
+ * string is allocated with __new, its pages awaited, then filled; otherwise the
+ * loader's __newString does it all.
+ */
 function newString(s: string): number {
   nested++;
   try {
-    const ptr: number = ext.__newString(s);
-    hostTouch(ptr, s.length * 2, true);
+    let ptr: number;
+    if (init.variant === "postcopy") {
+      ptr = ext.__new(s.length << 1, STRING_ID);
+      hostTouch(ptr, s.length << 1, true);
+      const chars = new Uint16Array(memory.buffer, ptr, s.length);
+      for (let i = 0; i < s.length; i++) chars[i] = s.charCodeAt(i);
+    } else {
+      ptr = ext.__newString(s);
+      hostTouch(ptr, s.length << 1, true);
+    }
     ext.__pin(ptr);
     return ptr;
   } finally {
