@@ -1,7 +1,9 @@
 // The `migrant` command line.
 
 import { Command, InvalidArgumentError, CommanderError } from "commander";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../paths.js";
 import { basename } from "node:path";
 import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "../build/options.js";
 import { formatSize, parseSize } from "../build/size.js";
@@ -43,7 +45,7 @@ const toBuildOptions = (f: BuildFlags): BuildOptions => ({
 export function program(): Command {
   const p = new Command("migrant")
     .description("A WebAssembly virtual machine with live migration of running guests")
-    .version(process.env.npm_package_version ?? "0.1.0")
+    .version(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version)
     .showHelpAfterError();
 
   buildFlags(
