@@ -104,7 +104,8 @@ export async function main(argv: string[]): Promise<void> {
     await p.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      process.exitCode = e.exitCode;
+      // --help and --version end with 0; every usage error with 2, like ours
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;
     }
     if (e instanceof MigrantError) {
