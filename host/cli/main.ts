@@ -46,7 +46,8 @@ export function program(): Command {
   const p = new Command("migrant")
     .description("A WebAssembly virtual machine with live migration of running guests")
     .version(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride(); // before the subcommands, which inherit it
 
   buildFlags(
     p
@@ -99,7 +100,6 @@ export function program(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   const p = program();
-  p.exitOverride();
   try {
     await p.parseAsync(argv);
   } catch (e) {
