@@ -16,7 +16,6 @@ beforeAll(async () => {
 });
 
 interface Guest {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   x: any;
   memory: WebAssembly.Memory;
   dirty: Uint8Array;

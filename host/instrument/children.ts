@@ -15,7 +15,6 @@ interface Slot {
   set(e: Ref, c: Ref): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const B = binaryen as any;
 
 function slots(cls: string, ...names: string[]): Slot[] {

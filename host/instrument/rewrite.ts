@@ -38,7 +38,6 @@ import { childSlots } from "./children.js";
 import { HELPERS, PB, PBR, WB, WBR, poll } from "./helpers.js";
 
 type Ref = binaryen.ExpressionRef;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const B = binaryen as any;
 const { i32, none, unreachable } = binaryen;
 

@@ -47,9 +47,7 @@ let runMs = 0;
 
 const send = (m: FromWorker) => port.postMessage(m);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 let raw: any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 let ext: any;
 
 function interrupted(): boolean {
