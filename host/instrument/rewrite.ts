@@ -47,7 +47,6 @@ export interface RewriteStats {
   functions: number;
   accesses: number;
   polls: number;
-  maxLocals: number;
 }
 
 const MEMORY_OPS = new Set<number>([
@@ -64,7 +63,6 @@ const MEMORY_OPS = new Set<number>([
 ]);
 
 export function rewriteModule(m: binaryen.Module): RewriteStats {
-  const stats: RewriteStats = { functions: 0, accesses: 0, polls: 0, maxLocals: 0 };
   const imported = new Set<string>();
   const funcs: binaryen.FunctionRef[] = [];
   for (let i = 0; i < m.getNumFunctions(); i++) {
@@ -129,7 +127,6 @@ class FunctionRewriter {
     }
     Fn.setBody(f, body);
     this.stats.functions++;
-    this.stats.maxLocals = Math.max(this.stats.maxLocals, Fn.getNumLocals(f));
   }
 
   private temp(depth: number, role: number, type: binaryen.Type): number {
