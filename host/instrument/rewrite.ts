@@ -63,6 +63,7 @@ const MEMORY_OPS = new Set<number>([
 ]);
 
 export function rewriteModule(m: binaryen.Module): RewriteStats {
+  const stats: RewriteStats = { functions: 0, accesses: 0, polls: 0 };
   const imported = new Set<string>();
   const funcs: binaryen.FunctionRef[] = [];
   for (let i = 0; i < m.getNumFunctions(); i++) {
