@@ -7,8 +7,11 @@ import { ROOT } from "../paths.js";
 import { basename } from "node:path";
 import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "../build/options.js";
 import { formatSize, parseSize } from "../build/size.js";
-import { MigrantError } from "../errors.js";
+import { MigrantError, UsageError } from "../errors.js";
 import { resumeLocal, runLocal, stdio } from "./local.js";
+import { attach, kill, nodes, ps, runRemote, type Remote } from "./remote.js";
+import { runNode } from "./node-command.js";
+import { readSecret } from "../net/auth.js";
 
 const size = (what: string) => (v: string) => {
   try {
@@ -35,6 +38,30 @@ function buildFlags(cmd: Command): Command {
     .option("--page-size <size>", `tracked page size for dirty and presence maps (default ${DEFAULT_PAGE_SIZE})`, size("--page-size"))
     .option("--asyncify-stack <size>", "Asyncify buffer for a frozen call stack (default: sized from the module)", size("--asyncify-stack"));
 }
+
+const count = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${what}: "${v}" is not a whole number`);
+  return n;
+};
+
+const DEFAULT_NODE = "ws://127.0.0.1:7001";
+
+interface RemoteFlags {
+  node?: string;
+  secretFile?: string;
+}
+
+function remoteFlags(cmd: Command): Command {
+  return cmd
+    .option("--node <url>", `a node of the cluster (default: $MIGRANT_NODE, else ${DEFAULT_NODE})`)
+    .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE)");
+}
+
+const toRemote = (f: RemoteFlags): Remote => ({
+  node: f.node ?? process.env.MIGRANT_NODE ?? DEFAULT_NODE,
+  secret: readSecret(f.secretFile ?? process.env.MIGRANT_SECRET_FILE),
+});
 
 const toBuildOptions = (f: BuildFlags): BuildOptions => ({
   maxMemory: f.maxMemory,
@@ -71,21 +98,72 @@ export function program(): Command {
   buildFlags(
     p
       .command("run")
-      .description("run a guest here, streaming its stdout; exits with the guest's exit code")
+      .description("run a guest, streaming its stdout; exits with the guest's exit code (here, or on a node with --node)")
       .argument("<program>", "a .wasm built by `migrant build`, or a .ts (built first)")
       .argument("[args...]", "arguments for the guest (after `--` if they look like options)")
-      .option("--checkpoint-after <ms>", "freeze the guest after this many milliseconds ...", millis)
-      .option("--to <file>", "... and write its snapshot here (continue it with `migrant resume`)")
-      .option("--node-name <name>", "the node name the guest sees", "local")
+      .option("--checkpoint-after <ms>", "(here) freeze the guest after this many milliseconds ...", millis)
+      .option("--to <file>", "(here) ... and write its snapshot here (continue it with `migrant resume`)")
+      .option("--node-name <name>", "(here) the node name the guest sees", "local")
+      .option("--node <url>", "run on this node of a cluster (default: $MIGRANT_NODE; without either, run here)")
+      .option("--on <name>", "run on the node of this name (through --node)")
+      .option("-d, --detach", "print the pid and return at once")
+      .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE)")
       .allowUnknownOption()
       .allowExcessArguments(),
-  ).action(async (prog: string, args: string[], f: BuildFlags & { checkpointAfter?: number; to?: string; nodeName: string }) => {
-    process.exitCode = await runLocal(prog, args, {
-      nodeName: f.nodeName,
-      checkpointAfter: f.checkpointAfter,
-      to: f.to,
-      build: toBuildOptions(f),
+  ).action(
+    async (
+      prog: string,
+      args: string[],
+      f: BuildFlags & RemoteFlags & { checkpointAfter?: number; to?: string; nodeName: string; on?: string; detach?: boolean },
+    ) => {
+      const remote = f.node ?? process.env.MIGRANT_NODE;
+      if (remote) {
+        if (f.checkpointAfter !== undefined || f.to) throw new UsageError("--checkpoint-after/--to run a guest here; leave out --node");
+        process.exitCode = await runRemote(prog, args, { ...toRemote(f), on: f.on, detach: !!f.detach, build: toBuildOptions(f) });
+        return;
+      }
+      if (f.on || f.detach) throw new UsageError("--on and --detach need a cluster: give --node ws://HOST:PORT (or set MIGRANT_NODE)");
+      process.exitCode = await runLocal(prog, args, {
+        nodeName: f.nodeName,
+        checkpointAfter: f.checkpointAfter,
+        to: f.to,
+        build: toBuildOptions(f),
+      });
+    },
+  );
+
+  p.command("node")
+    .description("run a host node in this terminal (Ctrl-C stops it)")
+    .requiredOption("--name <name>", "the node's name, e.g. A")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port to listen on (0: any free port)", count("--port"), 7001)
+    .option("--join <url>", "join the cluster through this member, e.g. ws://127.0.0.1:7001")
+    .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE; without one, loopback only)")
+    .option("--max-frame <size>", "largest protocol frame accepted", size("--max-frame"), 64 * 1024 * 1024)
+    .option("--max-procs <n>", "most processes running at once", count("--max-procs"), 64)
+    .option("--max-memory <size>", "most guest memory promised at once (sum of guests' maximum memory)", size("--max-memory"), 16 * 1024 ** 3)
+    .option("--heartbeat <ms>", "heartbeat interval; a node silent for 6 of them is down", count("--heartbeat"), 500)
+    .action(async (f) => {
+      process.exitCode = await runNode(f);
     });
+
+  remoteFlags(p.command("ps").description("every process of the cluster").option("--json", "one JSON array")).action(
+    async (f: RemoteFlags & { json?: boolean }) => {
+      process.exitCode = await ps(toRemote(f), !!f.json);
+    },
+  );
+  remoteFlags(p.command("nodes").description("every node of the cluster").option("--json", "one JSON array")).action(
+    async (f: RemoteFlags & { json?: boolean }) => {
+      process.exitCode = await nodes(toRemote(f), !!f.json);
+    },
+  );
+  remoteFlags(p.command("attach").description("follow a process's stdout, wherever it runs, to its exit").argument("<pid>")).action(
+    async (pid: string, f: RemoteFlags) => {
+      process.exitCode = await attach(pid, toRemote(f));
+    },
+  );
+  remoteFlags(p.command("kill").description("end a process").argument("<pid>")).action(async (pid: string, f: RemoteFlags) => {
+    process.exitCode = await kill(pid, toRemote(f));
   });
 
   p.command("resume")

@@ -1,0 +1,373 @@
+// A host node: a long-lived process that runs guests and takes part in a
+// cluster (DESIGN.md section 5).
+//
+// It listens for WebSocket links; each one authenticates (net/link.ts) as a
+// node or a client. Node links carry membership (join, members, heartbeats,
+// bye; see membership.ts). Client links carry requests: run a module (sent
+// once, then cached by its SHA-256), attach to a process's output, kill, ps,
+// nodes. Clients talk to the node a process runs on directly; any node answers
+// ps and nodes for the whole cluster from the heartbeats it receives.
+//
+// Limits (frame size, processes, guest memory) refuse what exceeds them with a
+// message to that one client; a malformed frame closes that one link.
+
+import { createHash } from "node:crypto";
+import { WebSocketServer, type WebSocket } from "ws";
+import { Image } from "../image.js";
+import { GuestProcess } from "../process.js";
+import { MigrantError } from "../errors.js";
+import { accept, connect, Link, CLOSE_LEAVING } from "../net/link.js";
+import type { Message, MessageOf } from "../net/protocol.js";
+import { Membership, type Member } from "./membership.js";
+import type { NodeInfo, ProcInfo } from "./views.js";
+import { formatSize } from "../build/size.js";
+
+export interface NodeOptions {
+  name: string;
+  host: string;
+  port: number;
+  join?: string;
+  secret: Buffer;
+  maxFrame: number;
+  maxProcs: number;
+  /** limit on the sum of guests' maximum memories, bytes */
+  maxMemory: number;
+  heartbeatMs: number;
+  /** one line per event or guest output line */
+  log: (line: string) => void;
+}
+
+interface Proc {
+  info: ProcInfo;
+  /** performance.now() at start and at the end */
+  began: number;
+  ended: number | null;
+  process: GuestProcess | null;
+  image: Image;
+  watchers: Set<Link>;
+}
+
+const MAX_ENDED = 200;
+
+export class ClusterNode {
+  url = "";
+  private server: WebSocketServer | null = null;
+  private readonly procs = new Map<string, Proc>();
+  private readonly modules = new Map<string, Image>();
+  private readonly membership: Membership;
+  private readonly clients = new Set<Link>();
+  private counter = 0;
+  private stopping = false;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly o: NodeOptions) {
+    this.membership = new Membership(o.name, o.heartbeatMs * 6, (m, lost) => {
+      const why = m.state === "left" ? `left (${m.reason})` : `is down (${m.reason})`;
+      const which = lost.length ? `; its processes are lost: ${lost.map((p) => p.pid).join(", ")}` : "";
+      this.event(`node ${m.name} ${why}${which}`);
+    });
+  }
+
+  private event(s: string): void {
+    this.o.log(`* ${s}`);
+  }
+
+  async start(): Promise<void> {
+    const server = new WebSocketServer({ host: this.o.host, port: this.o.port, maxPayload: this.o.maxFrame });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", () => resolve());
+      server.once("error", (e: NodeJS.ErrnoException) =>
+        reject(new MigrantError(`node ${this.o.name} cannot listen on ${this.o.host}:${this.o.port}: ${e.code ?? e.message}`)),
+      );
+    });
+    server.on("error", (e) => this.event(`server error: ${e.message}`));
+    const addr = server.address() as { port: number };
+    this.url = `ws://${this.o.host}:${addr.port}`;
+    server.on("connection", (ws) => void this.onConnection(ws));
+    this.timers.push(setInterval(() => this.beat(), this.o.heartbeatMs));
+    this.timers.push(setInterval(() => this.membership.sweep(), Math.max(50, this.o.heartbeatMs / 2)));
+    if (this.o.join) {
+      try {
+        await this.joinCluster(this.o.join);
+      } catch (e) {
+        await this.shutdown();
+        throw e instanceof MigrantError ? e : new MigrantError(`cannot join the cluster through ${this.o.join}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Closes every link, timer and the server. */
+  private async shutdown(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const m of this.membership.members.values()) m.link?.close(CLOSE_LEAVING, "leaving");
+    for (const c of this.clients) c.close(CLOSE_LEAVING, `node ${this.o.name} is stopping`);
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  // ---- node links -------------------------------------------------------
+
+  private async joinCluster(url: string): Promise<void> {
+    const first = await this.dial(url);
+    first.send({ t: "join", name: this.o.name, url: this.url });
+    const reply = await first.next(["members", "refused"]);
+    if (reply.t === "refused") throw new MigrantError(`cannot join the cluster through ${url}: ${reply.reason}`);
+    const list = reply.list as Array<{ name: string; url: string }>;
+    const via = list.find((m) => m.url === url || m.name === first.peer);
+    this.adopt(first, via?.url ?? url);
+    for (const m of list) {
+      if (m.name === this.o.name || m.name === first.peer) continue;
+      try {
+        const link = await this.dial(m.url);
+        link.send({ t: "join", name: this.o.name, url: this.url });
+        const r = await link.next(["members", "refused"]);
+        if (r.t === "refused") throw new MigrantError(r.reason);
+        this.adopt(link, m.url);
+      } catch (e) {
+        this.event(`could not reach member ${m.name} at ${m.url}: ${(e as Error).message}`);
+      }
+    }
+    this.event(`joined the cluster through ${url}: ${[...this.membership.members.keys()].join(", ")}`);
+  }
+
+  private dial(url: string): Promise<Link> {
+    return connect(url, { secret: this.o.secret, role: "node", name: this.o.name, maxFrame: this.o.maxFrame });
+  }
+
+  /** Takes an authenticated node link into the membership. */
+  private adopt(link: Link, url: string): Member {
+    const m = this.membership.add(link.peer, url, link);
+    link.on("message", (msg: Message) => this.onNodeMessage(link, msg));
+    link.on("close", (_code: number, reason: string) => {
+      if (!this.stopping && this.membership.members.get(link.peer)?.link === link) {
+        this.membership.down(link.peer, "down", `link closed${reason ? `: ${reason}` : ""}`);
+      }
+    });
+    this.beatTo(link);
+    return m;
+  }
+
+  private onNodeMessage(link: Link, m: Message): void {
+    switch (m.t) {
+      case "heartbeat":
+        this.membership.heard(m.name, m.state as never);
+        return;
+      case "bye":
+        this.membership.down(link.peer, "left", m.reason);
+        return;
+    }
+  }
+
+  private heartbeatState() {
+    return {
+      url: this.url,
+      memory: this.memoryInUse(),
+      maxMemory: this.o.maxMemory,
+      procs: this.ownProcesses(),
+    };
+  }
+
+  private beatTo(link: Link): void {
+    link.send({ t: "heartbeat", name: this.o.name, state: this.heartbeatState() });
+  }
+
+  private beat(): void {
+    const msg: Message = { t: "heartbeat", name: this.o.name, state: this.heartbeatState() };
+    for (const link of this.membership.links()) link.send(msg);
+  }
+
+  // ---- accepting links --------------------------------------------------
+
+  private async onConnection(ws: WebSocket): Promise<void> {
+    const raw = new Link(ws, this.o.maxFrame);
+    raw.on("violation", (e: Error) => this.event(`link from ${raw.peer}: ${e.message}; closed that link`));
+    raw.on("failure", () => undefined);
+    const link = await accept(raw, { secret: this.o.secret, node: this.o.name });
+    if (!link) {
+      this.event(`refused a connection: wrong cluster secret`);
+      return;
+    }
+    if (link.role === "node") {
+      let msg: MessageOf<"join">;
+      try {
+        msg = await link.next(["join"]);
+      } catch {
+        link.close();
+        return;
+      }
+      const existing = this.membership.members.get(msg.name);
+      if (msg.name === this.o.name || (existing && existing.state === "up")) {
+        link.send({ t: "refused", reason: `a node named ${msg.name} is already in the cluster` });
+        link.close();
+        return;
+      }
+      const list = [{ name: this.o.name, url: this.url }, ...this.membership.nodes().filter((n) => n.state === "up").map((n) => ({ name: n.name, url: n.url }))];
+      link.send({ t: "members", list });
+      link.peer = msg.name;
+      this.adopt(link, msg.url);
+      this.event(`node ${msg.name} joined (${msg.url})`);
+      return;
+    }
+    this.clients.add(link);
+    link.on("close", () => {
+      this.clients.delete(link);
+      for (const p of this.procs.values()) p.watchers.delete(link);
+    });
+    link.on("message", (m: Message) => void this.onClientMessage(link, m));
+  }
+
+  // ---- client requests --------------------------------------------------
+
+  private async onClientMessage(link: Link, m: Message): Promise<void> {
+    const fail = (req: number, message: string) => link.send({ t: "error", req, message });
+    switch (m.t) {
+      case "run":
+        return this.runRequest(link, m).catch((e) => fail(m.req, e instanceof MigrantError ? e.message : `internal error: ${(e as Error).message}`));
+      case "attach": {
+        const p = this.procs.get(m.pid);
+        if (!p) return fail(m.req, `no process ${m.pid} on node ${this.o.name}`);
+        link.send({ t: "started", req: m.req, pid: m.pid });
+        if (p.info.state === "running") p.watchers.add(link);
+        else link.send({ t: "exited", pid: m.pid, code: p.info.code ?? 1, error: p.info.error ?? "" });
+        return;
+      }
+      case "kill": {
+        const p = this.procs.get(m.pid);
+        if (!p) return fail(m.req, `no process ${m.pid} on node ${this.o.name}`);
+        if (p.info.state !== "running" || !p.process) return fail(m.req, `process ${m.pid} is not running (${p.info.state})`);
+        p.watchers.add(link);
+        await p.process.kill();
+        return;
+      }
+      case "psRequest":
+        link.send({ t: "ps", req: m.req, list: [...this.ownProcesses(), ...this.membership.processes()] });
+        return;
+      case "nodesRequest":
+        link.send({ t: "nodes", req: m.req, list: [this.selfInfo(), ...this.membership.nodes()] });
+        return;
+      default:
+        link.send({ t: "error", req: 0, message: `a client may not send ${m.t}` });
+    }
+  }
+
+  private async runRequest(link: Link, m: MessageOf<"run">): Promise<void> {
+    if (this.stopping) throw new MigrantError(`node ${this.o.name} is stopping and takes no new work`);
+    let image = this.modules.get(m.hash);
+    if (!image) {
+      link.send({ t: "needModule", req: m.req, hash: m.hash });
+      const got = await link.next(["module"], 60_000);
+      const hash = createHash("sha256").update(got.bytes).digest("hex");
+      if (hash !== m.hash) throw new MigrantError(`the module sent does not match its hash (${hash.slice(0, 12)} != ${m.hash.slice(0, 12)})`);
+      image = Image.fromBytes(got.bytes, m.module);
+      this.modules.set(hash, image);
+    }
+    const running = [...this.procs.values()].filter((p) => p.info.state === "running");
+    if (running.length >= this.o.maxProcs) {
+      throw new MigrantError(`node ${this.o.name} is full: it runs ${running.length} processes, its limit (--max-procs)`);
+    }
+    const wants = image.layout.maxPages * 65536;
+    const committed = running.reduce((a, p) => a + p.image.layout.maxPages * 65536, 0);
+    if (committed + wants > this.o.maxMemory) {
+      throw new MigrantError(
+        `node ${this.o.name} cannot take a guest of up to ${formatSize(wants)}: ${formatSize(committed)} of its ${formatSize(this.o.maxMemory)} (--max-memory) are promised`,
+      );
+    }
+    const args = Array.isArray(m.args) ? (m.args as unknown[]).map(String) : [];
+    const pid = `${this.o.name}.${++this.counter}`;
+    const proc: Proc = {
+      began: performance.now(),
+      ended: null,
+      image,
+      process: null,
+      watchers: new Set(m.detach ? [] : [link]),
+      info: {
+        pid,
+        node: this.o.name,
+        module: m.module,
+        args,
+        state: "running",
+        code: null,
+        error: null,
+        memory: 0,
+        startedAt: Date.now(),
+        uptimeMs: 0,
+        migrations: 0,
+      },
+    };
+    this.procs.set(pid, proc);
+    proc.process = GuestProcess.start(image, {
+      pid,
+      node: this.o.name,
+      args,
+      onOutput: (line) => {
+        this.o.log(`[${pid}] ${line}`);
+        for (const w of proc.watchers) w.send({ t: "output", pid, line });
+      },
+    });
+    this.event(`process ${pid} started: ${[m.module, ...args].join(" ")}`);
+    link.send({ t: "started", req: m.req, pid });
+    void proc.process.exited.then((s) => {
+      proc.info.state = s.outcome === "exited" ? "exited" : s.error === "killed" ? "killed" : "trapped";
+      proc.info.code = s.code;
+      proc.info.error = s.error;
+      proc.ended = performance.now();
+      proc.info.memory = 0;
+      proc.process = null;
+      this.event(`process ${pid} ${s.error ? `ended: ${s.error}` : `exited with code ${s.code}`}`);
+      for (const w of proc.watchers) w.send({ t: "exited", pid, code: s.code, error: s.error ?? "" });
+      proc.watchers.clear();
+      this.forgetOldEnded();
+    });
+  }
+
+  private forgetOldEnded(): void {
+    const ended = [...this.procs.values()].filter((p) => p.info.state !== "running");
+    for (const p of ended.slice(0, Math.max(0, ended.length - MAX_ENDED))) this.procs.delete(p.info.pid);
+  }
+
+  private ownProcesses(): ProcInfo[] {
+    return [...this.procs.values()].map((p) => ({
+      ...p.info,
+      memory: p.process ? p.process.memory.buffer.byteLength : 0,
+      uptimeMs: Math.round((p.ended ?? performance.now()) - p.began),
+    }));
+  }
+
+  private memoryInUse(): number {
+    return this.ownProcesses().reduce((a, p) => a + p.memory, 0);
+  }
+
+  private selfInfo(): NodeInfo {
+    const procs = this.ownProcesses();
+    return {
+      name: this.o.name,
+      url: this.url,
+      state: "up",
+      load: procs.filter((p) => p.state === "running").length,
+      procs: procs.length,
+      memory: this.memoryInUse(),
+      maxMemory: this.o.maxMemory,
+      silentMs: 0,
+      reason: null,
+    };
+  }
+
+  /** Stops cleanly: refuses new work, says which processes die with it, tells the others. */
+  async stop(reason = "stopped"): Promise<string[]> {
+    if (this.stopping) return [];
+    this.stopping = true;
+    const dying = [...this.procs.values()].filter((p) => p.info.state === "running");
+    const pids = dying.map((p) => p.info.pid);
+    this.event(
+      `stopping (${reason}): taking no new work; ` +
+        (pids.length ? `these processes die with this node: ${pids.join(", ")}` : "no processes die with it"),
+    );
+    for (const link of this.membership.links()) {
+      link.send({ t: "bye", reason });
+      link.close(CLOSE_LEAVING, reason);
+    }
+    await Promise.all(dying.map((p) => p.process?.kill()));
+    await this.shutdown();
+    return pids;
+  }
+}
