@@ -2,7 +2,6 @@
 // resume, exit codes, traps, and every kind of bad input, each with a clear
 // message and never a stack trace.
 
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,26 +9,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildPlain } from "../host/build/build.js";
 import { ROOT } from "../host/paths.js";
 import { EXAMPLE_GUESTS, TRAPS, guestBytes, type Guest } from "./guests.js";
+import { lines, migrant as run, type Result } from "./processes.js";
 
-const BIN = join(ROOT, "dist", "host", "cli", "bin.js");
 const dir = mkdtempSync(join(tmpdir(), "migrant-cli-"));
+const migrant = (...args: string[]) => run(args);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function migrant(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? 1 : 0;
-      resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-    });
-  });
-}
-
-const lines = (s: string) => s.split("\n").filter((l) => l.length > 0);
 const noStackTrace = (r: Result) => expect(r.stderr).not.toMatch(/^\s+at /m);
 
 async function wasmOf(g: Guest): Promise<string> {

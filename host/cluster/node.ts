@@ -260,6 +260,7 @@ export class ClusterNode {
       if (hash !== m.hash) throw new MigrantError(`the module sent does not match its hash (${hash.slice(0, 12)} != ${m.hash.slice(0, 12)})`);
       image = Image.fromBytes(got.bytes, m.module);
       this.modules.set(hash, image);
+      this.event(`module ${m.module} received (${formatSize(got.bytes.length)}), cached as ${hash.slice(0, 12)}`);
     }
     const running = [...this.procs.values()].filter((p) => p.info.state === "running");
     if (running.length >= this.o.maxProcs) {

@@ -1,0 +1,86 @@
+// Running the real `migrant` command and real nodes as child processes.
+
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { ROOT } from "../host/paths.js";
+
+export const BIN = join(ROOT, "dist", "host", "cli", "bin.js");
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `migrant ARGS` to its end (60 s at most). */
+export function migrant(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      const code = err ? (err as unknown as { code?: unknown }).code : 0;
+      resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+    });
+  });
+}
+
+export const lines = (s: string) => s.split("\n").filter((l) => l.length > 0);
+
+export interface RunningNode {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  output: string[];
+  /** resolves with the exit code */
+  exited: Promise<number | null>;
+  waitFor(pattern: RegExp, ms?: number): Promise<string>;
+}
+
+/** Starts `migrant node --name NAME --port 0 ...ARGS` and waits until it listens. */
+export async function startNode(name: string, args: string[], env: Record<string, string> = {}): Promise<RunningNode> {
+  const child = spawn(process.execPath, [BIN, "node", "--name", name, "--port", "0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const waiters: Array<() => void> = [];
+  const take = (chunk: Buffer) => {
+    output.push(...lines(chunk.toString()));
+    for (const w of waiters.splice(0)) w();
+  };
+  child.stdout!.on("data", take);
+  child.stderr!.on("data", take);
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const waitFor = (pattern: RegExp, ms = 10_000) =>
+    new Promise<string>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`node ${name}: no line matching ${pattern} within ${ms} ms:\n${output.join("\n")}`)), ms);
+      const check = () => {
+        const hit = output.find((l) => pattern.test(l));
+        if (hit) {
+          clearTimeout(deadline);
+          resolve(hit);
+        } else waiters.push(check);
+      };
+      check();
+      void exited.then(() => setTimeout(check, 50));
+    });
+  const node = { name, url: "", child, output, exited, waitFor };
+  const line = await Promise.race([
+    waitFor(/listening on ws:\/\//),
+    exited.then((code) => {
+      throw new Error(`node ${name} exited (${code}) before listening:\n${output.join("\n")}`);
+    }),
+  ]);
+  node.url = /(ws:\/\/\S+)/.exec(line)![1];
+  return node;
+}
+
+/** Polls `check` until it returns a value (bounded: `ms` in all). */
+export async function eventually<T>(check: () => Promise<T | undefined>, ms = 8000, what = "condition"): Promise<T> {
+  const end = performance.now() + ms;
+  for (let i = 0; i < 400; i++) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (performance.now() > end) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
