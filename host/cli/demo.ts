@@ -1,30 +1,85 @@
-// `npm run demo`: builds the example guests, then runs the counter on "node A",
-// checkpoints it mid-run to a file, and resumes it on "node B": its output
-// carries on where it stopped, and node() changes. Each step is the real
-// `migrant` command, shown before it runs.
+// `npm run demo`: the main job on one machine. Builds the example guests,
+// starts a local demo cluster of two nodes (child processes, as if in two
+// terminals), runs the counter guest on one of them through the other, shows
+// ps and nodes, and stops the cluster; then freezes a counter mid-run to a file
+// and resumes it under another node name. Each step is the real `migrant`
+// command, shown before it runs; node terminals are shown as "A | ...".
 
-import { spawnSync } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { EXAMPLES, ROOT } from "../paths.js";
 
 const BIN = join(ROOT, "dist", "host", "cli", "bin.js");
 const OUT = join(ROOT, "build");
+const show = (s: string) => process.stdout.write(s + "\n");
 
-function migrant(...args: string[]): void {
-  process.stdout.write(`\n$ migrant ${args.map((a) => a.replace(ROOT + "/", "")).join(" ")}\n`);
-  const r = spawnSync(process.execPath, [BIN, ...args], { stdio: "inherit" });
-  if (r.status !== 0) {
-    process.stderr.write(`demo: that command failed (exit code ${r.status})\n`);
-    process.exit(r.status ?? 1);
+async function migrant(...args: string[]): Promise<string> {
+  show(`\n$ migrant ${args.map((a) => a.replace(ROOT + "/", "")).join(" ")}`);
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    process.stdout.write(d);
+  });
+  const code = await new Promise<number | null>((r) => child.once("close", r));
+  if (code !== 0) {
+    process.stderr.write(`demo: that command failed (exit code ${code})\n`);
+    stopAll();
+    process.exit(code ?? 1);
   }
+  return out;
 }
+
+const nodes: ChildProcess[] = [];
+function stopAll(): void {
+  for (const n of nodes) n.kill("SIGINT");
+}
+
+function startNode(name: string, ...args: string[]): Promise<string> {
+  show(`\n$ migrant node --name ${name} --port 0 ${args.join(" ")}    # in its own terminal`);
+  const child = spawn(process.execPath, [BIN, "node", "--name", name, "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  nodes.push(child);
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        show(`  ${name} | ${line}`);
+        const m = /listening on (ws:\/\/\S+)/.exec(line);
+        if (m) resolve(m[1]);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`node ${name} exited (${code})`)));
+  });
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 mkdirSync(OUT, { recursive: true });
 for (const file of readdirSync(EXAMPLES).filter((f) => f.endsWith(".ts")).sort()) {
-  migrant("build", join(EXAMPLES, file), "-o", join(OUT, file.replace(/\.ts$/, ".wasm")));
+  await migrant("build", join(EXAMPLES, file), "-o", join(OUT, file.replace(/\.ts$/, ".wasm")));
 }
+const counter = join(OUT, "counter.wasm");
+
+const a = await startNode("A");
+await startNode("B", "--join", a);
+await pause(700);
+await migrant("nodes", "--node", a);
+await migrant("run", counter, "5", "--node", a, "--on", "B");
+const pid = (await migrant("run", counter, "0", "-d", "--node", a)).trim();
+await pause(350);
+await migrant("ps", "--node", a);
+await migrant("kill", pid, "--node", a);
+await pause(300);
+show("\n(Ctrl-C on each node terminal:)");
+stopAll();
+await Promise.all(nodes.map((n) => new Promise((r) => n.once("exit", r))));
+
 const snap = join(OUT, "counter.snap");
-migrant("run", join(OUT, "counter.wasm"), "10", "--node-name", "A", "--checkpoint-after", "450", "--to", snap);
-migrant("resume", snap, "--node-name", "B");
-process.stdout.write("\nThe counter ran 0..4 on A, was frozen mid-sleep and written to a file, and went on from 5 on B.\n");
+await migrant("run", counter, "10", "--node-name", "A", "--checkpoint-after", "450", "--to", snap);
+await migrant("resume", snap, "--node-name", "B");
+show("\nThe counter ran 0..4 as A, was frozen and written to a file, and went on from 5 as B.");

@@ -363,11 +363,13 @@ export class ClusterNode {
       `stopping (${reason}): taking no new work; ` +
         (pids.length ? `these processes die with this node: ${pids.join(", ")}` : "no processes die with it"),
     );
+    await Promise.all(dying.map((p) => p.process?.kill()));
+    await new Promise((r) => setImmediate(r)); // let the exits land in the table
+    this.beat(); // the others learn how each process ended, rather than calling them lost
     for (const link of this.membership.links()) {
       link.send({ t: "bye", reason });
       link.close(CLOSE_LEAVING, reason);
     }
-    await Promise.all(dying.map((p) => p.process?.kill()));
     await this.shutdown();
     return pids;
   }
