@@ -10,10 +10,10 @@ import { Worker } from "node:worker_threads";
 import type { Image } from "./image.js";
 import { AsyncifyOverflowError, ProcessStateError } from "./errors.js";
 import { CTRL, CTRL_INTERRUPT, CTRL_WAKE, type Layout } from "./memory/layout.js";
-import { capturePages, memoryPages, newMemory } from "./memory/pages.js";
+import { capturePages, installPages, memoryPages, newMemory } from "./memory/pages.js";
 import { PRIMARY, type Variant } from "./instrument/variants.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
-import type { FromWorker, FrozenState, Restore, ToWorker, WorkerInit } from "./worker/messages.js";
+import type { FromWorker, FrozenState, ToWorker, WorkerInit } from "./worker/messages.js";
 import { WORKER_SCRIPT } from "./paths.js";
 
 export interface ProcessOptions {
@@ -40,10 +40,14 @@ export interface ExitStatus {
   error: string | null;
 }
 
-type State = "running" | "freezing" | "frozen" | "ended";
+type State = "prepared" | "running" | "freezing" | "frozen" | "ended";
 
 export class GuestProcess {
   readonly exited: Promise<ExitStatus>;
+  /** a warm worker is loaded and waits for `go` */
+  readonly ready: Promise<void>;
+  /** when the guest ran again after `go` (epoch ms, as the worker saw it) */
+  readonly resumed: Promise<number>;
   readonly pid: string;
   /** milliseconds the guest ran in its worker (known once it has exited) */
   runMs = 0;
@@ -53,6 +57,8 @@ export class GuestProcess {
   private readonly ctrl: Int32Array;
   private readonly worker: Worker;
   private finish!: (s: ExitStatus) => void;
+  private isReady!: () => void;
+  private wasResumed!: (at: number) => void;
 
   private constructor(
     readonly image: Image | null,
@@ -60,13 +66,16 @@ export class GuestProcess {
     readonly memory: WebAssembly.Memory,
     private readonly opts: ProcessOptions,
     module: WebAssembly.Module,
-    variant: Variant | null,
-    restore: Restore | null,
+    readonly variant: Variant | null,
+    restore: "later" | null,
   ) {
     const init: WorkerInit = { module, memory, layout, variant, pid: opts.pid, node: opts.node, args: opts.args, restore };
     this.pid = opts.pid;
     this.ctrl = new Int32Array(memory.buffer, CTRL, 16);
+    if (restore) this.state = "prepared";
     this.exited = new Promise((r) => (this.finish = r));
+    this.ready = new Promise((r) => (this.isReady = r));
+    this.resumed = new Promise((r) => (this.wasResumed = r));
     this.worker = new Worker(WORKER_SCRIPT, { workerData: init });
     this.worker.on("message", (m: FromWorker) => this.onMessage(m));
     this.worker.on("error", (e) => this.end({ outcome: "trapped", code: 1, error: `worker failed: ${e.message}` }));
@@ -88,13 +97,31 @@ export class GuestProcess {
     return new GuestProcess(null, layout, newMemory(layout), opts, module, null, null);
   }
 
+  /**
+   * A warm process: its worker starts now on `memory` (which holds, or will
+   * hold by `go`, the process's pages) and waits, so that resuming later costs
+   * only an instantiation.
+   */
+  static prepare(image: Image, memory: WebAssembly.Memory, opts: ProcessOptions): GuestProcess {
+    const variant = opts.variant ?? PRIMARY;
+    return new GuestProcess(image, image.layout, memory, opts, image.module(variant), variant, "later");
+  }
+
+  /** Resumes a prepared process from its frozen state (its memory must be complete, or post-copy present-mapped). */
+  go(state: FrozenState): void {
+    if (this.state !== "prepared") throw new ProcessStateError(`process ${this.pid} is not waiting to resume`);
+    this.state = "running";
+    this.post({ t: "go", state });
+  }
+
   /** Continues a frozen process from its snapshot, in a new worker on a new memory. */
   static restore(image: Image, snap: Snapshot, opts: RestoreOptions): GuestProcess {
     const layout = image.layout;
     const variant = opts.variant ?? PRIMARY;
     const memory = newMemory(layout, snap.memoryPages);
-    const absent = [...(opts.absentPages ?? [])];
-    if (absent.length && variant !== "postcopy") throw new ProcessStateError("absent pages need the postcopy variant");
+    const absent = new Set(opts.absentPages ?? []);
+    if (absent.size && variant !== "postcopy") throw new ProcessStateError("absent pages need the postcopy variant");
+    installPages(memory, layout, snap.pages, absent);
     if (variant === "postcopy") {
       const present = new Uint8Array(memory.buffer, layout.present, layout.trackedPages);
       present.fill(1);
@@ -102,11 +129,30 @@ export class GuestProcess {
     }
     new Uint8Array(memory.buffer).set(snap.asyncify, layout.asyncStart);
     for (const line of snap.pendingOutput) opts.onOutput?.(line);
-    return new GuestProcess(image, layout, memory, { ...opts, args: snap.args }, image.module(variant), variant, {
-      state: snap.state,
-      pages: snap.pages,
-      absent,
-    });
+    const p = GuestProcess.prepare(image, memory, { ...opts, variant, args: snap.args });
+    p.go(snap.state);
+    return p;
+  }
+
+  /**
+   * Moves a frozen process to another module variant: a new worker on the same
+   * memory resumes it (the variants share one Asyncify layout). This process
+   * object is released; the returned one runs.
+   */
+  async switchVariant(variant: Variant): Promise<GuestProcess> {
+    if (this.state !== "frozen" || !this.frozen || !this.image) throw new ProcessStateError(`process ${this.pid} is not frozen`);
+    const next = GuestProcess.prepare(this.image, this.memory, { ...this.opts, variant });
+    await next.ready;
+    const state = this.frozen;
+    await this.release();
+    Atomics.store(this.ctrl, CTRL_INTERRUPT, 0);
+    next.go(state);
+    return next;
+  }
+
+  /** The dirty map (one byte per tracked page; written by the track and postcopy variants). */
+  dirtyMap(): Uint8Array {
+    return new Uint8Array(this.memory.buffer, this.layout.dirty, this.layout.trackedPages);
   }
 
   get running(): boolean {
@@ -121,6 +167,7 @@ export class GuestProcess {
   freeze(): Promise<FrozenState | null> {
     if (this.state === "ended") return Promise.resolve(null);
     if (this.state === "frozen") return Promise.resolve(this.frozen);
+    if (this.state === "prepared") throw new ProcessStateError(`process ${this.pid} has not started`);
     if (this.state === "freezing") throw new ProcessStateError(`process ${this.pid} is already being frozen`);
     this.state = "freezing";
     Atomics.store(this.ctrl, CTRL_INTERRUPT, 1);
@@ -199,6 +246,12 @@ export class GuestProcess {
         this.waiter = null;
         return;
       }
+      case "ready":
+        this.isReady();
+        return;
+      case "resumed":
+        this.wasResumed(m.at);
+        return;
       case "fault":
         if (this.opts.onFault) this.opts.onFault(m.page, this);
         else void this.kill().then(() => undefined);

@@ -23,7 +23,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import * as loader from "@assemblyscript/loader";
 import { ASYNC_DATA, CTRL, CTRL_FAULT_PAGE, CTRL_INTERRUPT, CTRL_WAKE } from "../memory/layout.js";
-import { installPages } from "../memory/pages.js";
 import type { FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit } from "./messages.js";
 import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
 
@@ -38,8 +37,8 @@ const asyncData = new Int32Array(memory.buffer, ASYNC_DATA, 2);
 const UNWINDING = 1;
 const REWINDING = 2;
 
-let phase: FrozenState["phase"] = init.restore?.state.phase ?? "start";
-let resumeSleep: number | null = init.restore?.state.sleepRemaining ?? null;
+let phase: FrozenState["phase"] = "start";
+let resumeSleep: number | null = null;
 let frozenSleep: number | null = null;
 let nested = 0;
 /** milliseconds spent inside the guest's exports in this worker (for benchmarks) */
@@ -290,22 +289,55 @@ function run(): void {
   }
 }
 
-try {
+function instantiate(): void {
   const inst = loader.instantiateSync(init.module, imports);
   raw = inst.instance.exports;
   ext = inst.exports;
-  if (init.restore) {
-    const { state, pages, absent } = init.restore;
-    // undo the data segments instantiation just applied, then lay the snapshot's pages
-    new Uint8Array(memory.buffer).fill(0, layout.base, layout.initialPages * 65536);
-    installPages(memory, layout, pages, new Set(absent));
-    loadGlobals(state.globals);
-    asyncData[0] = layout.asyncStart + state.asyncUsed;
-    asyncData[1] = layout.asyncEnd;
-    raw.asyncify_start_rewind(ASYNC_DATA);
-  }
+}
+
+/**
+ * Resumes a frozen process whose memory the node has already filled.
+ * Instantiating applies the module's data segments to the memory, which would
+ * overwrite restored static data (object headers the collector has since
+ * changed): the initial region is kept aside and put back.
+ */
+function resume(state: FrozenState): void {
+  const bytes = new Uint8Array(memory.buffer);
+  const initialEnd = layout.initialPages * 65536;
+  const kept = bytes.slice(layout.base, initialEnd);
+  instantiate();
+  bytes.set(kept, layout.base);
+  phase = state.phase;
+  resumeSleep = state.sleepRemaining;
+  loadGlobals(state.globals);
+  asyncData[0] = layout.asyncStart + state.asyncUsed;
+  asyncData[1] = layout.asyncEnd;
+  send({ t: "resumed", at: performance.timeOrigin + performance.now() });
+  raw.asyncify_start_rewind(ASYNC_DATA);
   run();
-} catch (e) {
+}
+
+function fail(e: unknown): void {
   send({ t: "exit", code: 1, error: describeTrap(e), runMs });
   port.close();
+}
+
+if (init.restore === null) {
+  try {
+    instantiate();
+    run();
+  } catch (e) {
+    fail(e);
+  }
+} else {
+  // a warm worker: loaded, module compiled, waiting for the state to resume
+  port.once("message", (m: ToWorker) => {
+    if (m.t !== "go") return port.close();
+    try {
+      resume(m.state);
+    } catch (e) {
+      fail(e);
+    }
+  });
+  send({ t: "ready" });
 }

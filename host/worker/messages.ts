@@ -2,7 +2,6 @@
 
 import type { Layout } from "../memory/layout.js";
 import type { Variant } from "../instrument/variants.js";
-import type { PageSet } from "../memory/pages.js";
 
 /** A global's value as it crosses threads and files (i64 as a decimal string). */
 export type GlobalValue = number | string;
@@ -28,21 +27,8 @@ export interface WorkerInit {
   pid: string;
   node: string;
   args: string[];
-  /** present when resuming a frozen process */
-  restore: Restore | null;
-}
-
-/**
- * What a resumed process starts from. The pages are installed by the worker
- * after instantiation: instantiating applies the module's data segments, which
- * would otherwise overwrite restored static data (object headers the
- * collector has since changed).
- */
-export interface Restore {
-  state: FrozenState;
-  pages: PageSet;
-  /** post-copy: pages left out, fetched on fault */
-  absent: number[];
+  /** "later": a warm worker that resumes a frozen process when told `go` */
+  restore: "later" | null;
 }
 
 export type FromWorker =
@@ -50,6 +36,9 @@ export type FromWorker =
   | { t: "frozen"; state: FrozenState }
   | { t: "overflow"; needed: number; capacity: number; kept: boolean }
   | { t: "fault"; page: number }
-  | { t: "exit"; code: number; error: string | null; runMs: number };
+  | { t: "exit"; code: number; error: string | null; runMs: number }
+  | { t: "ready" }
+  /** the guest is about to run again (epoch ms, for downtime) */
+  | { t: "resumed"; at: number };
 
-export type ToWorker = { t: "continue" } | { t: "stop" };
+export type ToWorker = { t: "continue" } | { t: "stop" } | { t: "go"; state: FrozenState };
