@@ -155,6 +155,11 @@ export class GuestProcess {
     return new Uint8Array(this.memory.buffer, this.layout.dirty, this.layout.trackedPages);
   }
 
+  /** The execution state while frozen, else null. */
+  get frozenState(): FrozenState | null {
+    return this.state === "frozen" ? this.frozen : null;
+  }
+
   get running(): boolean {
     return this.state === "running";
   }
@@ -211,8 +216,8 @@ export class GuestProcess {
   }
 
   /** Kills the process wherever it is in its run. */
-  async kill(): Promise<void> {
-    this.end({ outcome: "trapped", code: 137, error: "killed" });
+  async kill(reason = "killed"): Promise<void> {
+    this.end({ outcome: "trapped", code: 137, error: reason });
   }
 
   /** Post-copy: installs the contents of an absent page and wakes the guest. */

@@ -9,7 +9,8 @@ import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "../bui
 import { formatSize, parseSize } from "../build/size.js";
 import { MigrantError, UsageError } from "../errors.js";
 import { resumeLocal, runLocal, stdio } from "./local.js";
-import { attach, kill, nodes, ps, runRemote, type Remote } from "./remote.js";
+import { attach, cancelMigration, kill, migrate, nodes, ps, runRemote, type Remote } from "./remote.js";
+import { STRATEGIES, type Strategy } from "../migration/options.js";
 import { runNode } from "./node-command.js";
 import { readSecret } from "../net/auth.js";
 
@@ -160,6 +161,43 @@ export function program(): Command {
   remoteFlags(p.command("attach").description("follow a process's stdout, wherever it runs, to its exit").argument("<pid>")).action(
     async (pid: string, f: RemoteFlags) => {
       process.exitCode = await attach(pid, toRemote(f));
+    },
+  );
+  remoteFlags(
+    p
+      .command("migrate")
+      .description("move a running process to another node, live")
+      .argument("[pid]", "the process to move")
+      .option("--to <name>", "the destination node")
+      .option("--strategy <s>", `${STRATEGIES.join(" | ")}`, "precopy")
+      .option("--max-downtime <ms>", "pre-copy: stop the rounds when what is left fits this", millis)
+      .option("--max-rounds <n>", "pre-copy: at most this many rounds", count("--max-rounds"))
+      .option("--bandwidth <MBps>", "cap the page stream at this many megabytes per second", millis)
+      .option("--no-push", "post-copy: fetch pages only when the guest touches them")
+      .option("--json", "print the statistics as one JSON object")
+      .option("--cancel <pid>", "cancel the migration of this process under way (the process stays where it is)"),
+  ).action(
+    async (
+      pid: string | undefined,
+      f: RemoteFlags & { to?: string; strategy: string; maxDowntime?: number; maxRounds?: number; bandwidth?: number; push: boolean; json?: boolean; cancel?: string },
+    ) => {
+      if (f.cancel) {
+        process.exitCode = await cancelMigration(f.cancel, toRemote(f));
+        return;
+      }
+      if (!pid || !f.to) throw new UsageError("usage: migrant migrate PID --to NODE [--strategy precopy] (or --cancel PID)");
+      if (!STRATEGIES.includes(f.strategy as Strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(", ")}`);
+      process.exitCode = await migrate(pid, toRemote(f), {
+        to: f.to,
+        json: !!f.json,
+        options: {
+          strategy: f.strategy as Strategy,
+          maxDowntimeMs: f.maxDowntime,
+          maxRounds: f.maxRounds,
+          bandwidthMBps: f.bandwidth,
+          push: f.push,
+        },
+      });
     },
   );
   remoteFlags(p.command("kill").description("end a process").argument("<pid>")).action(async (pid: string, f: RemoteFlags) => {

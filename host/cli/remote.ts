@@ -3,7 +3,8 @@
 // then talk directly to the node concerned, found through the cluster view.
 
 import { basename } from "node:path";
-import { ClusterClient, type Exit } from "../cluster/client.js";
+import { ClusterClient, type Exit, type WatchEnd } from "../cluster/client.js";
+import type { MigrationOptions, MigrationStats, Progress } from "../migration/options.js";
 import type { NodeInfo, ProcInfo } from "../cluster/views.js";
 import { MigrantError } from "../errors.js";
 import { formatSize } from "../build/size.js";
@@ -70,16 +71,15 @@ export async function runRemote(
       io.out(pid);
       return 0;
     }
-    let done!: (e: Exit) => void;
-    const exited = new Promise<Exit>((r) => (done = r));
-    const pid = await client.run(image.bytes, name, args, { onOutput: io.out, onExit: done });
+    let done!: (e: WatchEnd) => void;
+    const first = new Promise<WatchEnd>((r) => (done = r));
+    const pid = await client.run(image.bytes, name, args, { onOutput: io.out, onEnd: done });
     const onSigint = () => {
-      io.note(`detached from ${pid}, which keeps running on ${client.node} (migrant attach ${pid})`);
-      client.close();
+      io.note(`detached from ${pid}, which keeps running (migrant attach ${pid})`);
       process.exit(130);
     };
     process.once("SIGINT", onSigint);
-    const e = await exited;
+    const e = await follow(pid, o, client, first, io);
     process.off("SIGINT", onSigint);
     return report(pid, e, io);
   } finally {
@@ -87,10 +87,52 @@ export async function runRemote(
   }
 }
 
+/** The URL of the node that runs `pid` now. */
+async function whereIs(r: Remote, pid: string): Promise<string> {
+  const c = await open(r);
+  try {
+    const proc = (await c.ps()).find((p) => p.pid === pid);
+    if (!proc) throw new MigrantError(`no process ${pid} in the cluster`);
+    return (await nodeNamed(c, proc.node)).url;
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Follows a process's output to its exit, across migrations: when the node it
+ * ran on says it moved, attach on the new node from the next line not yet seen
+ * (nodes number output lines and replay the recent ones), so that no line is
+ * lost or repeated.
+ */
+async function follow(pid: string, r: Remote, client: ClusterClient, end: Promise<WatchEnd>, io: Console): Promise<Exit> {
+  let e = await end;
+  for (let hops = 0; hops < 10_000; hops++) {
+    if ("exit" in e) return e.exit;
+    const from = client.seqOf(pid);
+    client.close();
+    let url = e.moved.url;
+    for (let tries = 0; ; tries++) {
+      try {
+        client = await ClusterClient.open(url, r.secret);
+        e = await client.attach(pid, from, io.out);
+        break;
+      } catch (err) {
+        client.close();
+        if (tries >= 50) throw err;
+        // it moved on again before we got there (or ps is a heartbeat behind): look it up anew
+        await new Promise((res) => setTimeout(res, 100));
+        url = await whereIs(r, pid).catch(() => url);
+      }
+    }
+  }
+  throw new MigrantError(`process ${pid} keeps moving; stopped following it`);
+}
+
 export async function attach(pid: string, r: Remote, io: Console = stdio): Promise<number> {
   const { client } = await openAt(r, pid);
   try {
-    return report(pid, await client.attach(pid, io.out), io);
+    return report(pid, await follow(pid, r, client, client.attach(pid, 1, io.out), io), io);
   } finally {
     client.close();
   }
@@ -106,6 +148,68 @@ export async function kill(pid: string, r: Remote, io: Console = stdio): Promise
   } finally {
     client.close();
   }
+}
+
+export interface MigrateFlags {
+  to: string;
+  options: Partial<MigrationOptions>;
+  json: boolean;
+}
+
+/** `migrant migrate`: moves a process, showing progress, then its statistics. */
+export async function migrate(pid: string, r: Remote, f: MigrateFlags, io: Console = stdio): Promise<number> {
+  const { client, proc } = await openAt(r, pid);
+  const tty = process.stderr.isTTY && !f.json;
+  const onSigint = () => {
+    io.note("cancelling the migration ...");
+    void client.cancelMigration(pid).catch(() => undefined);
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const stats = (await client.migrate(pid, f.to, f.options, (p) => {
+      if (!tty) return;
+      const g = p as Progress;
+      process.stderr.write(`\r\x1b[K${g.phase}: ${Math.max(0, g.pagesLeft)} pages left, ${formatSize(g.bytesSent)} sent, ${g.mbps.toFixed(0)} MB/s`);
+    })) as MigrationStats;
+    if (tty) process.stderr.write("\r\x1b[K");
+    if (f.json) io.out(JSON.stringify(stats));
+    else io.out(describeMigration(stats, proc.node));
+    return stats.result === "completed" ? 0 : 1;
+  } finally {
+    process.off("SIGINT", onSigint);
+    client.close();
+  }
+}
+
+export async function cancelMigration(pid: string, r: Remote, io: Console = stdio): Promise<number> {
+  const { client } = await openAt(r, pid);
+  try {
+    await client.cancelMigration(pid);
+    io.note(`asked to cancel the migration of ${pid}`);
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+function describeMigration(s: MigrationStats, from: string): string {
+  const ms = (n: number) => `${n.toFixed(2)} ms`;
+  const rows: Array<[string, string]> = [
+    ["process", `${s.pid}: ${from} -> ${s.to}`],
+    ["result", s.result + (s.error ? `: ${s.error}` : "")],
+    ["strategy", s.strategy],
+    ["total time", ms(s.totalMs)],
+    ["setup", ms(s.setupMs)],
+    ["downtime", ms(s.downtimeMs)],
+    ["rounds", `${s.rounds}${s.pagesPerRound.length ? ` (pages per round: ${s.pagesPerRound.join(", ")})` : ""}`],
+    ["pages sent", String(s.pagesSent)],
+    ["zero pages skipped", String(s.zeroPagesSkipped)],
+    ["bytes sent", formatSize(s.bytesSent)],
+    ["bandwidth", `${s.mbps.toFixed(1)} MB/s`],
+    ["dirty rate", `${s.dirtyRate} pages/s`],
+    ["post-copy faults", `${s.faults}${s.faults ? ` (latency p50 ${s.faultP50Us} us, p99 ${s.faultP99Us} us)` : ""}`],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(20)} ${v}`).join("\n");
 }
 
 const ago = (ms: number) => (ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`);

@@ -13,11 +13,17 @@ export interface Exit {
   error: string | null;
 }
 
+/** How watching a process here ended: it exited, or it moved to another node. */
+export type WatchEnd = { exit: Exit } | { moved: { node: string; url: string } };
+
 export class ClusterClient {
   private req = 0;
   private waiting = new Map<number, (m: Message) => void>();
   private outputs = new Map<string, (line: string) => void>();
-  private exits = new Map<string, (e: Exit) => void>();
+  private ends = new Map<string, (e: WatchEnd) => void>();
+  /** per watched pid: the seq of the next line wanted (lines replayed twice are dropped) */
+  private nextSeq = new Map<string, number>();
+  private progress = new Map<number, (p: unknown) => void>();
   private closedBecause: string | null = null;
 
   private constructor(readonly link: Link) {
@@ -27,8 +33,8 @@ export class ClusterClient {
       const err: Message = { t: "error", req: 0, message: `the node closed the connection (${this.closedBecause})` };
       for (const w of this.waiting.values()) w(err);
       this.waiting.clear();
-      for (const [pid, f] of this.exits) f({ code: 1, error: `lost contact with the node running ${pid} (${this.closedBecause})` });
-      this.exits.clear();
+      for (const [pid, f] of this.ends) f({ exit: { code: 1, error: `lost contact with the node running ${pid} (${this.closedBecause})` } });
+      this.ends.clear();
     });
     link.on("failure", () => undefined);
   }
@@ -46,12 +52,19 @@ export class ClusterClient {
   }
 
   private dispatch(m: Message): void {
-    if (m.t === "output") return this.outputs.get(m.pid)?.(m.line);
-    if (m.t === "exited") {
-      const f = this.exits.get(m.pid);
-      this.exits.delete(m.pid);
-      this.outputs.delete(m.pid);
-      return f?.({ code: m.code, error: m.error || null });
+    switch (m.t) {
+      case "output": {
+        const want = this.nextSeq.get(m.pid) ?? 0;
+        if (m.seq < want) return;
+        this.nextSeq.set(m.pid, m.seq + 1);
+        return this.outputs.get(m.pid)?.(m.line);
+      }
+      case "exited":
+        return this.endWatch(m.pid, { exit: { code: m.code, error: m.error || null } });
+      case "moved":
+        return this.endWatch(m.pid, { moved: { node: m.node, url: m.url } });
+      case "migProgress":
+        return this.progress.get(m.req)?.(m.progress);
     }
     if ("req" in m) {
       const w = this.waiting.get(m.req);
@@ -60,6 +73,13 @@ export class ClusterClient {
         w(m);
       }
     }
+  }
+
+  private endWatch(pid: string, e: WatchEnd): void {
+    const f = this.ends.get(pid);
+    this.ends.delete(pid);
+    this.outputs.delete(pid);
+    f?.(e);
   }
 
   /** Sends a request and waits for the answer with its id (an `error` answer throws). */
@@ -93,7 +113,7 @@ export class ClusterClient {
     bytes: Uint8Array,
     name: string,
     args: string[],
-    watch: { onOutput: (line: string) => void; onExit: (e: Exit) => void } | null,
+    watch: { onOutput: (line: string) => void; onEnd: (e: WatchEnd) => void } | null,
   ): Promise<string> {
     const hash = createHash("sha256").update(bytes).digest("hex");
     const req = ++this.req;
@@ -104,27 +124,49 @@ export class ClusterClient {
       reply = await this.await(req, ["started"], () => this.link.send({ t: "module", req, hash, bytes }));
     }
     const pid = (reply as MessageOf<"started">).pid;
-    if (watch) this.watch(pid, watch.onOutput, watch.onExit);
+    if (watch) this.watch(pid, 1, watch.onOutput, watch.onEnd);
     return pid;
   }
 
-  private watch(pid: string, onOutput: (line: string) => void, onExit: (e: Exit) => void): void {
+  private watch(pid: string, from: number, onOutput: (line: string) => void, onEnd: (e: WatchEnd) => void): void {
+    this.nextSeq.set(pid, from);
     this.outputs.set(pid, onOutput);
-    this.exits.set(pid, onExit);
+    this.ends.set(pid, onEnd);
   }
 
-  /** Follows a process on this node to its exit. */
-  async attach(pid: string, onOutput: (line: string) => void): Promise<Exit> {
-    const exit = new Promise<Exit>((resolve) => this.watch(pid, onOutput, resolve));
-    await this.ask((req) => ({ t: "attach", req, pid }), ["started"]);
-    return exit;
+  /** Watches a process on this node from output line `from` on, until it exits or moves. */
+  async attach(pid: string, from: number, onOutput: (line: string) => void): Promise<WatchEnd> {
+    const end = new Promise<WatchEnd>((resolve) => this.watch(pid, from, onOutput, resolve));
+    await this.ask((req) => ({ t: "attach", req, pid, from }), ["started"]);
+    return end;
+  }
+
+  /** The seq of the next output line of `pid` this client wants. */
+  seqOf(pid: string): number {
+    return this.nextSeq.get(pid) ?? 1;
   }
 
   /** Kills a process on this node; resolves when it has ended. */
-  async kill(pid: string): Promise<Exit> {
-    const exit = new Promise<Exit>((resolve) => this.watch(pid, () => undefined, resolve));
+  async kill(pid: string): Promise<WatchEnd> {
+    const end = new Promise<WatchEnd>((resolve) => this.watch(pid, Number.MAX_SAFE_INTEGER, () => undefined, resolve));
     const req = ++this.req;
     const failed = this.await(req, ["started"], () => this.link.send({ t: "kill", req, pid }));
-    return Promise.race([exit, failed.then(() => exit)]);
+    return Promise.race([end, failed.then(() => end)]);
+  }
+
+  /** Migrates a process of this node; resolves with the statistics once it completed, failed or was cancelled. */
+  async migrate(pid: string, to: string, options: unknown, onProgress: (p: unknown) => void): Promise<unknown> {
+    const req = ++this.req;
+    this.progress.set(req, onProgress);
+    try {
+      const r = await this.await(req, ["migResult"], () => this.link.send({ t: "migrate", req, pid, to, options }));
+      return r.stats;
+    } finally {
+      this.progress.delete(req);
+    }
+  }
+
+  async cancelMigration(pid: string): Promise<void> {
+    await this.ask((req) => ({ t: "migrateCancel", req, pid }), ["started"]);
   }
 }

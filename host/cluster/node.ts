@@ -19,6 +19,10 @@ import { MigrantError } from "../errors.js";
 import { accept, connect, Link, CLOSE_LEAVING } from "../net/link.js";
 import type { Message, MessageOf } from "../net/protocol.js";
 import { Membership, type Member } from "./membership.js";
+import { Mailbox } from "../migration/mailbox.js";
+import { emigrate } from "../migration/source.js";
+import { Immigration } from "../migration/destination.js";
+import { parseOptions } from "../migration/parse.js";
 import type { NodeInfo, ProcInfo } from "./views.js";
 import { formatSize } from "../build/size.js";
 
@@ -45,9 +49,23 @@ interface Proc {
   process: GuestProcess | null;
   image: Image;
   watchers: Set<Link>;
+  /** output lines so far; line n has seq n (1-based), across migrations */
+  seq: number;
+  /** the last output lines [seq, line], replayed to a client that attaches or follows a move */
+  ring: Array<[number, string]>;
+  migrating: { mid: number; cancel: boolean } | null;
 }
 
 const MAX_ENDED = 200;
+const RING = 1000;
+/** migration messages from the destination to the source, and from the source to the destination */
+const TO_SOURCE = new Set(["migAccept", "migRefuse", "needModule", "migResumed", "migFault", "migDone"]);
+const TO_DEST = new Set(["migBegin", "module", "migPages", "migHandover", "migAbort"]);
+
+interface Incoming {
+  mailbox: Mailbox;
+  immigration: Immigration | null;
+}
 
 export class ClusterNode {
   url = "";
@@ -57,6 +75,9 @@ export class ClusterNode {
   private readonly membership: Membership;
   private readonly clients = new Set<Link>();
   private counter = 0;
+  private migrations = 0;
+  private readonly outgoing = new Map<number, { mailbox: Mailbox; peer: string }>();
+  private readonly incoming = new Map<string, Incoming>();
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
 
@@ -139,6 +160,13 @@ export class ClusterNode {
     const m = this.membership.add(link.peer, url, link);
     link.on("message", (msg: Message) => this.onNodeMessage(link, msg));
     link.on("close", (_code: number, reason: string) => {
+      for (const o of this.outgoing.values()) if (o.peer === link.peer) o.mailbox.fail(new MigrantError(`node ${link.peer} went away`));
+      for (const [key, i] of this.incoming) {
+        if (!key.startsWith(`${link.peer}:`)) continue;
+        i.mailbox.fail(new MigrantError(`node ${link.peer} went away`));
+        i.immigration?.sourceLost();
+        this.incoming.delete(key);
+      }
       if (!this.stopping && this.membership.members.get(link.peer)?.link === link) {
         this.membership.down(link.peer, "down", `link closed${reason ? `: ${reason}` : ""}`);
       }
@@ -148,6 +176,12 @@ export class ClusterNode {
   }
 
   private onNodeMessage(link: Link, m: Message): void {
+    if (TO_SOURCE.has(m.t)) {
+      const mid = "mid" in m ? m.mid : (m as MessageOf<"needModule">).req;
+      this.outgoing.get(mid)?.mailbox.deliver(m);
+      return;
+    }
+    if (TO_DEST.has(m.t)) return this.toDestination(link, m);
     switch (m.t) {
       case "heartbeat":
         this.membership.heard(m.name, m.state as never);
@@ -227,6 +261,7 @@ export class ClusterNode {
         const p = this.procs.get(m.pid);
         if (!p) return fail(m.req, `no process ${m.pid} on node ${this.o.name}`);
         link.send({ t: "started", req: m.req, pid: m.pid });
+        for (const [seq, line] of p.ring) if (seq >= m.from) link.send({ t: "output", pid: m.pid, seq, line });
         if (p.info.state === "running") p.watchers.add(link);
         else link.send({ t: "exited", pid: m.pid, code: p.info.code ?? 1, error: p.info.error ?? "" });
         return;
@@ -239,8 +274,17 @@ export class ClusterNode {
         await p.process.kill();
         return;
       }
+      case "migrate":
+        return this.migrateRequest(link, m).catch((e) => fail(m.req, (e as Error).message));
+      case "migrateCancel": {
+        const p = this.procs.get(m.pid);
+        if (!p?.migrating) return fail(m.req, `process ${m.pid} is not migrating from node ${this.o.name}`);
+        p.migrating.cancel = true;
+        link.send({ t: "started", req: m.req, pid: m.pid });
+        return;
+      }
       case "psRequest":
-        link.send({ t: "ps", req: m.req, list: [...this.ownProcesses(), ...this.membership.processes()] });
+        link.send({ t: "ps", req: m.req, list: this.clusterProcesses() });
         return;
       case "nodesRequest":
         link.send({ t: "nodes", req: m.req, list: [this.selfInfo(), ...this.membership.nodes()] });
@@ -251,7 +295,6 @@ export class ClusterNode {
   }
 
   private async runRequest(link: Link, m: MessageOf<"run">): Promise<void> {
-    if (this.stopping) throw new MigrantError(`node ${this.o.name} is stopping and takes no new work`);
     let image = this.modules.get(m.hash);
     if (!image) {
       link.send({ t: "needModule", req: m.req, hash: m.hash });
@@ -262,6 +305,77 @@ export class ClusterNode {
       this.modules.set(hash, image);
       this.event(`module ${m.module} received (${formatSize(got.bytes.length)}), cached as ${hash.slice(0, 12)}`);
     }
+    this.checkCapacity(image);
+    const args = Array.isArray(m.args) ? (m.args as unknown[]).map(String) : [];
+    const pid = `${this.o.name}.${++this.counter}`;
+    const proc = this.newProc(pid, image, { module: m.module, args });
+    if (!m.detach) proc.watchers.add(link);
+    this.procs.set(pid, proc);
+    this.attachProcess(
+      proc,
+      GuestProcess.start(image, { pid, node: this.o.name, args, onOutput: (line) => this.output(pid, line) }),
+    );
+    this.event(`process ${pid} started: ${[m.module, ...args].join(" ")}`);
+    link.send({ t: "started", req: m.req, pid });
+  }
+
+  private newProc(pid: string, image: Image, info: Partial<ProcInfo> & { module: string; args: string[] }, uptimeMs = 0): Proc {
+    return {
+      began: performance.now() - uptimeMs,
+      ended: null,
+      image,
+      process: null,
+      watchers: new Set(),
+      seq: 0,
+      ring: [],
+      migrating: null,
+      info: {
+        pid,
+        node: this.o.name,
+        state: "running",
+        code: null,
+        error: null,
+        memory: 0,
+        startedAt: Date.now(),
+        uptimeMs: 0,
+        migrations: 0,
+        ...info,
+      },
+    };
+  }
+
+  /** One line of a process's output: numbered, kept for replay, shown here, sent to its watchers. */
+  private output(pid: string, line: string): void {
+    const p = this.procs.get(pid);
+    if (!p) return;
+    const seq = ++p.seq;
+    p.ring.push([seq, line]);
+    if (p.ring.length > RING) p.ring.shift();
+    this.o.log(`[${pid}] ${line}`);
+    for (const w of p.watchers) w.send({ t: "output", pid, seq, line });
+  }
+
+  /** Makes `gp` the process's worker and records how it ends (unless it is let go: migrated or switched). */
+  private attachProcess(proc: Proc, gp: GuestProcess): void {
+    proc.process = gp;
+    const pid = proc.info.pid;
+    void gp.exited.then((s) => {
+      if (s.outcome === "released" || proc.process !== gp) return;
+      proc.info.state = s.outcome === "exited" ? "exited" : s.error === "killed" ? "killed" : "trapped";
+      proc.info.code = s.code;
+      proc.info.error = s.error;
+      proc.ended = performance.now();
+      proc.process = null;
+      this.event(`process ${pid} ${s.error ? `ended: ${s.error}` : `exited with code ${s.code}`}`);
+      for (const w of proc.watchers) w.send({ t: "exited", pid, code: s.code, error: s.error ?? "" });
+      proc.watchers.clear();
+      this.forgetOldEnded();
+    });
+  }
+
+  /** Refuses a new process over the limits. */
+  private checkCapacity(image: Image): void {
+    if (this.stopping) throw new MigrantError(`node ${this.o.name} is stopping and takes no new work`);
     const running = [...this.procs.values()].filter((p) => p.info.state === "running");
     if (running.length >= this.o.maxProcs) {
       throw new MigrantError(`node ${this.o.name} is full: it runs ${running.length} processes, its limit (--max-procs)`);
@@ -273,52 +387,6 @@ export class ClusterNode {
         `node ${this.o.name} cannot take a guest of up to ${formatSize(wants)}: ${formatSize(committed)} of its ${formatSize(this.o.maxMemory)} (--max-memory) are promised`,
       );
     }
-    const args = Array.isArray(m.args) ? (m.args as unknown[]).map(String) : [];
-    const pid = `${this.o.name}.${++this.counter}`;
-    const proc: Proc = {
-      began: performance.now(),
-      ended: null,
-      image,
-      process: null,
-      watchers: new Set(m.detach ? [] : [link]),
-      info: {
-        pid,
-        node: this.o.name,
-        module: m.module,
-        args,
-        state: "running",
-        code: null,
-        error: null,
-        memory: 0,
-        startedAt: Date.now(),
-        uptimeMs: 0,
-        migrations: 0,
-      },
-    };
-    this.procs.set(pid, proc);
-    proc.process = GuestProcess.start(image, {
-      pid,
-      node: this.o.name,
-      args,
-      onOutput: (line) => {
-        this.o.log(`[${pid}] ${line}`);
-        for (const w of proc.watchers) w.send({ t: "output", pid, line });
-      },
-    });
-    this.event(`process ${pid} started: ${[m.module, ...args].join(" ")}`);
-    link.send({ t: "started", req: m.req, pid });
-    void proc.process.exited.then((s) => {
-      proc.info.state = s.outcome === "exited" ? "exited" : s.error === "killed" ? "killed" : "trapped";
-      proc.info.code = s.code;
-      proc.info.error = s.error;
-      proc.ended = performance.now();
-      proc.info.memory = 0;
-      proc.process = null;
-      this.event(`process ${pid} ${s.error ? `ended: ${s.error}` : `exited with code ${s.code}`}`);
-      for (const w of proc.watchers) w.send({ t: "exited", pid, code: s.code, error: s.error ?? "" });
-      proc.watchers.clear();
-      this.forgetOldEnded();
-    });
   }
 
   private forgetOldEnded(): void {
@@ -332,6 +400,20 @@ export class ClusterNode {
       memory: p.process ? p.process.memory.buffer.byteLength : 0,
       uptimeMs: Math.round((p.ended ?? performance.now()) - p.began),
     }));
+  }
+
+  /**
+   * Every process of the cluster, once: a process that just moved can be listed
+   * by its old node until that node's next heartbeat; the entry with more
+   * migrations is the newer one.
+   */
+  private clusterProcesses(): ProcInfo[] {
+    const byPid = new Map<string, ProcInfo>();
+    for (const p of [...this.ownProcesses(), ...this.membership.processes()]) {
+      const seen = byPid.get(p.pid);
+      if (!seen || p.migrations > seen.migrations) byPid.set(p.pid, p);
+    }
+    return [...byPid.values()];
   }
 
   private memoryInUse(): number {
@@ -351,6 +433,141 @@ export class ClusterNode {
       silentMs: 0,
       reason: null,
     };
+  }
+
+  // ---- live migration ---------------------------------------------------
+
+  private async migrateRequest(client: Link, m: MessageOf<"migrate">): Promise<void> {
+    const proc = this.procs.get(m.pid);
+    if (!proc) throw new MigrantError(`no process ${m.pid} on node ${this.o.name}`);
+    if (proc.info.state !== "running" || !proc.process) throw new MigrantError(`process ${m.pid} is not running (${proc.info.state})`);
+    if (proc.migrating) throw new MigrantError(`process ${m.pid} is already migrating`);
+    if (m.to === this.o.name) throw new MigrantError(`process ${m.pid} already runs on ${m.to}`);
+    const member = this.membership.members.get(m.to);
+    if (!member || member.state !== "up" || !member.link?.open) {
+      throw new MigrantError(`node ${m.to} is not an up member of the cluster (see \`migrant nodes\`)`);
+    }
+    const options = parseOptions(m.options);
+    const mid = ++this.migrations;
+    const mailbox = new Mailbox();
+    this.outgoing.set(mid, { mailbox, peer: m.to });
+    proc.migrating = { mid, cancel: false };
+    let lastProgress = 0;
+    const pid = proc.info.pid;
+    const stats = await emigrate({
+      mid,
+      link: member.link,
+      mailbox,
+      pid,
+      module: proc.info.module,
+      image: proc.image,
+      info: {
+        args: proc.info.args,
+        module: proc.info.module,
+        startedAt: proc.info.startedAt,
+        migrations: proc.info.migrations,
+        uptimeMs: Math.round(performance.now() - proc.began),
+        memoryPages: proc.process.memory.buffer.byteLength / 65536,
+      },
+      from: this.o.name,
+      to: m.to,
+      options,
+      getProcess: () => proc.process!,
+      setProcess: (p) => this.attachProcess(proc, p),
+      seq: () => proc.seq,
+      onHandover: () => {
+        this.procs.delete(pid);
+        for (const w of proc.watchers) w.send({ t: "moved", pid, node: m.to, url: member.url });
+        proc.watchers.clear();
+      },
+      progress: (p) => {
+        if (performance.now() - lastProgress < 100) return;
+        lastProgress = performance.now();
+        client.send({ t: "migProgress", req: m.req, progress: p });
+      },
+      cancelled: () => proc.migrating?.cancel === true,
+      corruptBatch: Number(process.env.MIGRANT_TEST_CORRUPT_BATCH) || undefined,
+    });
+    this.outgoing.delete(mid);
+    proc.migrating = null;
+    if (stats.result === "completed") {
+      this.event(`process ${pid} left for ${m.to} (${stats.strategy}, downtime ${stats.downtimeMs.toFixed(2)} ms, ${formatSize(stats.bytesSent)} sent)`);
+    } else {
+      this.event(`migration of ${pid} to ${m.to} ${stats.result}: ${stats.error}`);
+    }
+    client.send({ t: "migResult", req: m.req, stats });
+  }
+
+  private toDestination(link: Link, m: Message): void {
+    const mid = "mid" in m ? m.mid : (m as MessageOf<"module">).req;
+    const key = `${link.peer}:${mid}`;
+    const incoming = this.incoming.get(key);
+    switch (m.t) {
+      case "migBegin":
+        void this.beginImmigration(link, m, key).catch((e) => {
+          link.send({ t: "migRefuse", mid: m.mid, reason: (e as Error).message });
+          this.incoming.delete(key);
+        });
+        return;
+      case "module":
+        incoming?.mailbox.deliver(m);
+        return;
+      case "migPages":
+        incoming?.immigration?.pages(m);
+        return;
+      case "migHandover":
+        if (!incoming?.immigration) return;
+        void incoming.immigration.handover(m).catch((e) => incoming.immigration?.refuse((e as Error).message));
+        return;
+      case "migAbort":
+        incoming?.immigration?.discard(`the source aborted: ${m.reason}`);
+        this.incoming.delete(key);
+        return;
+    }
+  }
+
+  private async beginImmigration(link: Link, m: MessageOf<"migBegin">, key: string): Promise<void> {
+    const entry: Incoming = { mailbox: new Mailbox(), immigration: null };
+    this.incoming.set(key, entry);
+    let image = this.modules.get(m.hash);
+    if (!image) {
+      link.send({ t: "needModule", req: m.mid, hash: m.hash });
+      const got = await entry.mailbox.next(["module"], 60_000);
+      const hash = createHash("sha256").update(got.bytes).digest("hex");
+      if (hash !== m.hash) throw new MigrantError("the module sent does not match its hash");
+      image = Image.fromBytes(got.bytes, m.module);
+      this.modules.set(hash, image);
+    }
+    this.checkCapacity(image);
+    if (this.procs.get(m.pid)?.info.state === "running") throw new MigrantError(`a process ${m.pid} already runs on ${this.o.name}`);
+    const info = m.info as { args: string[]; module: string; startedAt: number; migrations: number; uptimeMs: number; memoryPages: number; strategy: string };
+    const variant = info.strategy === "postcopy" || info.strategy === "hybrid" ? "postcopy" : "plain";
+    const img = image;
+    entry.immigration = new Immigration({
+      mid: m.mid,
+      link,
+      image: img,
+      pid: m.pid,
+      node: this.o.name,
+      args: info.args,
+      variant,
+      memoryPages: info.memoryPages,
+      onOutput: (line) => this.output(m.pid, line),
+      onArrived: (gp, seq) => {
+        const proc = this.newProc(m.pid, img, { module: info.module, args: info.args, startedAt: info.startedAt, migrations: info.migrations + 1 }, info.uptimeMs);
+        proc.seq = seq;
+        this.procs.set(m.pid, proc);
+        this.attachProcess(proc, gp);
+        this.event(`process ${m.pid} arrived from ${link.peer} (${info.strategy})`);
+      },
+      onDiscarded: (reason) => {
+        this.event(`incoming migration of ${m.pid} from ${link.peer} dropped: ${reason}`);
+        this.incoming.delete(key);
+      },
+    });
+    // accept once the worker is warm, so that the handover costs no start-up
+    await entry.immigration.proc.ready;
+    link.send({ t: "migAccept", mid: m.mid });
   }
 
   /** Stops cleanly: refuses new work, says which processes die with it, tells the others. */

@@ -48,6 +48,11 @@ export class Link extends EventEmitter {
     if (this.open) this.ws.send(encode(m));
   }
 
+  /** Waits until the socket's send buffer is below `limit` bytes (or the link closed): backpressure for bulk data. */
+  async drain(limit = 4 * 1024 * 1024): Promise<void> {
+    while (this.open && this.ws.bufferedAmount > limit) await new Promise((r) => setTimeout(r, 1));
+  }
+
   close(code = 1000, reason = ""): void {
     if (this.closed) return;
     this.closed = true;

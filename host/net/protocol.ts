@@ -35,15 +35,32 @@ export const SCHEMAS = {
   needModule: [["req", "u32"], ["hash", "str"]],
   module: [["req", "u32"], ["hash", "str"], ["bytes", "bytes"]],
   started: [["req", "u32"], ["pid", "str"]],
-  output: [["pid", "str"], ["line", "str"]],
+  output: [["pid", "str"], ["seq", "u32"], ["line", "str"]],
   exited: [["pid", "str"], ["code", "i32"], ["error", "str"]],
-  attach: [["req", "u32"], ["pid", "str"]],
+  attach: [["req", "u32"], ["pid", "str"], ["from", "u32"]],
   kill: [["req", "u32"], ["pid", "str"]],
   psRequest: [["req", "u32"]],
   ps: [["req", "u32"], ["list", "json"]],
   nodesRequest: [["req", "u32"]],
   nodes: [["req", "u32"], ["list", "json"]],
   error: [["req", "u32"], ["message", "str"]],
+  // live migration: client -> source node
+  migrate: [["req", "u32"], ["pid", "str"], ["to", "str"], ["options", "json"]],
+  migrateCancel: [["req", "u32"], ["pid", "str"]],
+  migProgress: [["req", "u32"], ["progress", "json"]],
+  migResult: [["req", "u32"], ["stats", "json"]],
+  /** to the watchers of a process that has moved: follow it there */
+  moved: [["pid", "str"], ["node", "str"], ["url", "str"]],
+  // live migration: source node <-> destination node
+  migBegin: [["mid", "u32"], ["pid", "str"], ["module", "str"], ["hash", "str"], ["info", "json"]],
+  migAccept: [["mid", "u32"]],
+  migRefuse: [["mid", "u32"], ["reason", "str"]],
+  migPages: [["mid", "u32"], ["indices", "bytes"], ["data", "bytes"], ["crc", "u32"]],
+  migHandover: [["mid", "u32"], ["state", "json"], ["asyncify", "bytes"], ["memoryPages", "u32"], ["absent", "bytes"]],
+  migResumed: [["mid", "u32"], ["at", "f64"]],
+  migFault: [["mid", "u32"], ["page", "u32"]],
+  migDone: [["mid", "u32"], ["stats", "json"]],
+  migAbort: [["mid", "u32"], ["reason", "str"]],
 } as const satisfies Record<string, ReadonlyArray<readonly [string, Kind]>>;
 
 type Schemas = typeof SCHEMAS;

@@ -1,0 +1,32 @@
+// Page batches: up to BATCH_PAGES pages per frame, with a CRC-32 over the
+// indices and the data, checked by the destination before it installs any page
+// of the batch (a mismatch aborts the migration before the handover).
+
+import { crc32 } from "node:zlib";
+import type { MessageOf } from "../net/protocol.js";
+
+export const BATCH_PAGES = 256;
+
+export interface Batch {
+  indices: Uint32Array;
+  data: Uint8Array;
+}
+
+/** Copies pages out of `bytes` into a batch. */
+export function makeBatch(bytes: Uint8Array, pages: number[], pageSize: number): Batch {
+  const data = new Uint8Array(pages.length * pageSize);
+  pages.forEach((p, i) => data.set(bytes.subarray(p * pageSize, (p + 1) * pageSize), i * pageSize));
+  return { indices: Uint32Array.from(pages), data };
+}
+
+export function batchMessage(mid: number, b: Batch): MessageOf<"migPages"> {
+  const indices = new Uint8Array(b.indices.buffer, b.indices.byteOffset, b.indices.byteLength);
+  return { t: "migPages", mid, indices, data: b.data, crc: crc32(b.data, crc32(indices)) };
+}
+
+/** The batch a message carries, or null if it fails its checksum or its shape. */
+export function openBatch(m: MessageOf<"migPages">, pageSize: number): Batch | null {
+  if (m.indices.length % 4 !== 0 || m.data.length !== (m.indices.length / 4) * pageSize) return null;
+  if (crc32(m.data, crc32(m.indices)) !== m.crc) return null;
+  return { indices: new Uint32Array(new Uint8Array(m.indices).buffer), data: m.data };
+}

@@ -1,0 +1,151 @@
+// The destination side of a live migration.
+//
+// On `migBegin` the node checks its limits and the module, makes a fresh
+// shared memory and a warm worker (GuestProcess.prepare) in the variant the
+// strategy needs: plain, or postcopy when pages may still be missing at the
+// handover. Page batches are checked (CRC-32) and written straight into that
+// memory; a bad batch aborts the migration (the source carries on). At the
+// handover it lays the Asyncify buffer, marks the absent pages in the present
+// map and says `go`; the guest runs at once. In post-copy, a page the guest
+// touches before it arrived is asked for (`migFault`) while the guest's worker
+// waits on its presence barrier; pages that arrive are installed unless the
+// guest already has them. If the source dies while pages are still missing,
+// the process is stopped with an error saying so — never left to read zeros.
+
+import type { Link } from "../net/link.js";
+import type { Image } from "../image.js";
+import { GuestProcess } from "../process.js";
+import { newMemory } from "../memory/pages.js";
+import type { MessageOf } from "../net/protocol.js";
+import type { FrozenState } from "../worker/messages.js";
+import type { Variant } from "../instrument/variants.js";
+import { percentile } from "../stats.js";
+import { openBatch } from "./batch.js";
+
+export interface ImmigrationContext {
+  mid: number;
+  link: Link;
+  image: Image;
+  pid: string;
+  node: string;
+  args: string[];
+  variant: Variant;
+  memoryPages: number;
+  onOutput(line: string): void;
+  /** the process runs here now, its output numbered on from `seq` */
+  onArrived(proc: GuestProcess, seq: number): void;
+  /** the migration failed before the handover; nothing remains here */
+  onDiscarded(reason: string): void;
+}
+
+export class Immigration {
+  readonly proc: GuestProcess;
+  private readonly memory: WebAssembly.Memory;
+  private missing: Set<number> | null = null;
+  private asked = new Map<number, number>();
+  private latencies: number[] = [];
+  private finished = false;
+
+  constructor(private readonly ctx: ImmigrationContext) {
+    this.memory = newMemory(ctx.image.layout, ctx.memoryPages);
+    this.proc = GuestProcess.prepare(ctx.image, this.memory, {
+      pid: ctx.pid,
+      node: ctx.node,
+      args: ctx.args,
+      variant: ctx.variant,
+      onOutput: ctx.onOutput,
+      onFault: (page) => {
+        if (!this.asked.has(page)) this.asked.set(page, performance.now());
+        ctx.link.send({ t: "migFault", mid: ctx.mid, page });
+      },
+    });
+  }
+
+  get postCopying(): boolean {
+    return this.missing !== null && this.missing.size > 0;
+  }
+
+  private grow(pages: number): void {
+    const have = this.memory.buffer.byteLength / 65536;
+    if (pages > have) this.memory.grow(pages - have);
+  }
+
+  pages(m: MessageOf<"migPages">): void {
+    const L = this.ctx.image.layout;
+    const batch = openBatch(m, L.pageSize);
+    if (!batch) return this.refuse("a page batch failed its checksum");
+    const top = Math.max(...batch.indices) + 1;
+    this.grow(Math.ceil((top * L.pageSize) / 65536));
+    const bytes = new Uint8Array(this.memory.buffer);
+    batch.indices.forEach((p, i) => {
+      const data = batch.data.subarray(i * L.pageSize, (i + 1) * L.pageSize);
+      if (this.missing) {
+        if (!this.missing.delete(p)) return; // the guest has it already (and may have written it since)
+        this.proc.installPage(p, data);
+        const t = this.asked.get(p);
+        if (t !== undefined) this.latencies.push((performance.now() - t) * 1000);
+      } else bytes.set(data, p * L.pageSize);
+    });
+    if (this.missing && this.missing.size === 0) this.complete();
+  }
+
+  async handover(m: MessageOf<"migHandover">): Promise<void> {
+    const L = this.ctx.image.layout;
+    const { frozen, seq } = m.state as { frozen: FrozenState; seq: number };
+    this.grow(m.memoryPages);
+    new Uint8Array(this.memory.buffer).set(m.asyncify, L.asyncStart);
+    const absent = new Uint32Array(new Uint8Array(m.absent).buffer);
+    if (this.ctx.variant === "postcopy") {
+      const present = new Uint8Array(this.memory.buffer, L.present, L.trackedPages);
+      present.fill(1);
+      for (const p of absent) present[p] = 0;
+      this.missing = new Set(absent);
+    }
+    await this.proc.ready;
+    this.proc.go(frozen);
+    const at = await this.proc.resumed;
+    this.ctx.link.send({ t: "migResumed", mid: this.ctx.mid, at });
+    this.ctx.onArrived(this.proc, seq);
+    if (this.missing && this.missing.size === 0) this.complete();
+    if (!this.missing) this.finished = true;
+  }
+
+  private complete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ctx.link.send({
+      t: "migDone",
+      mid: this.ctx.mid,
+      stats: {
+        faults: this.asked.size,
+        faultP50Us: Math.round(percentile(this.latencies, 50) || 0),
+        faultP99Us: Math.round(percentile(this.latencies, 99) || 0),
+      },
+    });
+  }
+
+  /** Fails the migration from here (before the handover). */
+  refuse(reason: string): void {
+    this.ctx.link.send({ t: "migRefuse", mid: this.ctx.mid, reason });
+    this.discard(reason);
+  }
+
+  /** The source aborted, or went away before the handover. */
+  discard(reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    void this.proc.kill(reason);
+    this.ctx.onDiscarded(reason);
+  }
+
+  /** The source's link closed. */
+  sourceLost(): void {
+    if (this.postCopying) {
+      const n = this.missing!.size;
+      this.finished = true;
+      void this.proc.kill(`the source node died during post-copy with ${n} pages still missing; the process cannot continue`);
+    } else if (!this.finished && !this.missing) {
+      this.discard("the source node went away before the handover");
+    }
+  }
+}
