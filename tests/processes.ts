@@ -84,3 +84,34 @@ export async function eventually<T>(check: () => Promise<T | undefined>, ms = 80
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+export interface Background {
+  /** stdout lines so far */
+  out: string[];
+  done: Promise<Result>;
+}
+
+/** Starts `migrant ARGS` and lets it run; `done` resolves when it ends (120 s at most). */
+export function background(args: string[], env: Record<string, string> = {}): Background {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const out: string[] = [];
+  let stdout = "";
+  let stderr = "";
+  let partial = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    stdout += d.toString();
+    partial += d.toString();
+    const parts = partial.split("\n");
+    partial = parts.pop()!;
+    out.push(...parts);
+  });
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  const done = new Promise<Result>((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    }),
+  );
+  return { out, done };
+}

@@ -106,6 +106,21 @@ async function whereIs(r: Remote, pid: string): Promise<string> {
  * lost or repeated.
  */
 async function follow(pid: string, r: Remote, client: ClusterClient, end: Promise<WatchEnd>, io: Console): Promise<Exit> {
+  try {
+    return await followFrom(pid, r, client, end, io, (c) => (client = c));
+  } finally {
+    client.close();
+  }
+}
+
+async function followFrom(
+  pid: string,
+  r: Remote,
+  client: ClusterClient,
+  end: Promise<WatchEnd>,
+  io: Console,
+  now: (c: ClusterClient) => void,
+): Promise<Exit> {
   let e = await end;
   for (let hops = 0; hops < 10_000; hops++) {
     if ("exit" in e) return e.exit;
@@ -115,6 +130,7 @@ async function follow(pid: string, r: Remote, client: ClusterClient, end: Promis
     for (let tries = 0; ; tries++) {
       try {
         client = await ClusterClient.open(url, r.secret);
+        now(client);
         e = await client.attach(pid, from, io.out);
         break;
       } catch (err) {
@@ -138,16 +154,32 @@ export async function attach(pid: string, r: Remote, io: Console = stdio): Promi
   }
 }
 
+/**
+ * Runs `op` against the node that runs `pid`. The cluster view can be a
+ * heartbeat behind a migration; if that node says the process is not there,
+ * look again (a bounded number of times).
+ */
+async function onProcessNode<T>(r: Remote, pid: string, op: (c: ClusterClient, p: ProcInfo) => Promise<T>): Promise<T> {
+  for (let tries = 0; ; tries++) {
+    const { client, proc } = await openAt(r, pid);
+    try {
+      return await op(client, proc);
+    } catch (e) {
+      if (tries >= 30 || !/^no process .* on node /.test((e as Error).message)) throw e;
+    } finally {
+      client.close();
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 export async function kill(pid: string, r: Remote, io: Console = stdio): Promise<number> {
-  const { client, proc } = await openAt(r, pid);
-  try {
+  return onProcessNode(r, pid, async (client, proc) => {
     if (proc.state !== "running") throw new MigrantError(`process ${pid} is not running (${proc.state})`);
     await client.kill(pid);
     io.note(`killed ${pid} on ${proc.node}`);
     return 0;
-  } finally {
-    client.close();
-  }
+  });
 }
 
 export interface MigrateFlags {
@@ -158,38 +190,35 @@ export interface MigrateFlags {
 
 /** `migrant migrate`: moves a process, showing progress, then its statistics. */
 export async function migrate(pid: string, r: Remote, f: MigrateFlags, io: Console = stdio): Promise<number> {
-  const { client, proc } = await openAt(r, pid);
   const tty = process.stderr.isTTY && !f.json;
-  const onSigint = () => {
-    io.note("cancelling the migration ...");
-    void client.cancelMigration(pid).catch(() => undefined);
-  };
-  process.on("SIGINT", onSigint);
-  try {
-    const stats = (await client.migrate(pid, f.to, f.options, (p) => {
-      if (!tty) return;
-      const g = p as Progress;
-      process.stderr.write(`\r\x1b[K${g.phase}: ${Math.max(0, g.pagesLeft)} pages left, ${formatSize(g.bytesSent)} sent, ${g.mbps.toFixed(0)} MB/s`);
-    })) as MigrationStats;
-    if (tty) process.stderr.write("\r\x1b[K");
-    if (f.json) io.out(JSON.stringify(stats));
-    else io.out(describeMigration(stats, proc.node));
-    return stats.result === "completed" ? 0 : 1;
-  } finally {
-    process.off("SIGINT", onSigint);
-    client.close();
-  }
+  return onProcessNode(r, pid, async (client, proc) => {
+    const onSigint = () => {
+      io.note("cancelling the migration ...");
+      void client.cancelMigration(pid).catch(() => undefined);
+    };
+    process.on("SIGINT", onSigint);
+    try {
+      const stats = (await client.migrate(pid, f.to, f.options, (p) => {
+        if (!tty) return;
+        const g = p as Progress;
+        process.stderr.write(`\r\x1b[K${g.phase}: ${Math.max(0, g.pagesLeft)} pages left, ${formatSize(g.bytesSent)} sent, ${g.mbps.toFixed(0)} MB/s`);
+      })) as MigrationStats;
+      if (tty) process.stderr.write("\r\x1b[K");
+      if (f.json) io.out(JSON.stringify(stats));
+      else io.out(describeMigration(stats, proc.node));
+      return stats.result === "completed" ? 0 : 1;
+    } finally {
+      process.off("SIGINT", onSigint);
+    }
+  });
 }
 
 export async function cancelMigration(pid: string, r: Remote, io: Console = stdio): Promise<number> {
-  const { client } = await openAt(r, pid);
-  try {
+  return onProcessNode(r, pid, async (client) => {
     await client.cancelMigration(pid);
     io.note(`asked to cancel the migration of ${pid}`);
     return 0;
-  } finally {
-    client.close();
-  }
+  });
 }
 
 function describeMigration(s: MigrationStats, from: string): string {

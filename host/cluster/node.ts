@@ -20,7 +20,7 @@ import { accept, connect, Link, CLOSE_LEAVING } from "../net/link.js";
 import type { Message, MessageOf } from "../net/protocol.js";
 import { Membership, type Member } from "./membership.js";
 import { Mailbox } from "../migration/mailbox.js";
-import { emigrate } from "../migration/source.js";
+import { emigrate, MigrationFailed } from "../migration/source.js";
 import { Immigration } from "../migration/destination.js";
 import { parseOptions } from "../migration/parse.js";
 import type { NodeInfo, ProcInfo } from "./views.js";
@@ -78,6 +78,8 @@ export class ClusterNode {
   private migrations = 0;
   private readonly outgoing = new Map<number, { mailbox: Mailbox; peer: string }>();
   private readonly incoming = new Map<string, Incoming>();
+  /** processes that just left, as their new node will report them (until its heartbeats do) */
+  private readonly departed = new Map<string, { info: ProcInfo; until: number }>();
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
 
@@ -409,9 +411,12 @@ export class ClusterNode {
    */
   private clusterProcesses(): ProcInfo[] {
     const byPid = new Map<string, ProcInfo>();
-    for (const p of [...this.ownProcesses(), ...this.membership.processes()]) {
+    const now = performance.now();
+    for (const [pid, d] of this.departed) if (d.until < now) this.departed.delete(pid);
+    const departed = [...this.departed.values()].map((d) => d.info);
+    for (const p of [...departed, ...this.ownProcesses(), ...this.membership.processes()]) {
       const seen = byPid.get(p.pid);
-      if (!seen || p.migrations > seen.migrations) byPid.set(p.pid, p);
+      if (!seen || p.migrations >= seen.migrations) byPid.set(p.pid, p);
     }
     return [...byPid.values()];
   }
@@ -472,11 +477,16 @@ export class ClusterNode {
       from: this.o.name,
       to: m.to,
       options,
-      getProcess: () => proc.process!,
+      getProcess: () => {
+        if (!proc.process) throw new MigrationFailed("the process ended before it could move");
+        return proc.process;
+      },
       setProcess: (p) => this.attachProcess(proc, p),
       seq: () => proc.seq,
       onHandover: () => {
         this.procs.delete(pid);
+        const info = { ...proc.info, node: m.to, migrations: proc.info.migrations + 1, uptimeMs: Math.round(performance.now() - proc.began) };
+        this.departed.set(pid, { info, until: performance.now() + 10 * this.o.heartbeatMs });
         for (const w of proc.watchers) w.send({ t: "moved", pid, node: m.to, url: member.url });
         proc.watchers.clear();
       },

@@ -7,11 +7,18 @@
 //
 //     (i32.store offset=8 (P) (V))
 //  => (block (local.set $p P) (local.set $v V)
-//            (call $pb (i32.add $p 8) 4) (call $wb (i32.add $p 8) 4)
-//            (i32.store offset=8 $p $v))
+//            (call $pb (i32.add $p 8) 4)
+//            (i32.store offset=8 $p $v)
+//            (call $wb (i32.add $p 8) 4))
 //
-// Operands are computed before the barrier so that nothing (in particular no
-// freeze point inside V) sits between the barrier and the write it covers.
+// The presence barrier goes before the access (the page must be there), the
+// write barrier *after* the write: the node clears a page's dirty byte and then
+// copies the page, so a mark set after the store either survives the clear (the
+// page goes again) or was set before the copy began (the copy has the store).
+// A mark set before the store could be cleared and copied before the store
+// lands, and the write would be lost. Operands are computed first so that
+// nothing (in particular no freeze point inside V) sits between a barrier and
+// the access it covers.
 //
 //   loads, SIMD loads, atomic wait          presence barrier
 //   stores, atomic RMW/cmpxchg, SIMD stores presence + write barrier
@@ -177,6 +184,7 @@ class FunctionRewriter {
       if (c && binaryen.getExpressionType(c) === unreachable) return e;
     }
     const pre: Ref[] = [];
+    const post: Ref[] = [];
     // Evaluate operands into temporaries, in order, and point the access at them.
     const locals = childSlots(e).map((slot, role) => {
       const c = slot.get(e);
@@ -200,7 +208,8 @@ class FunctionRewriter {
       case binaryen.StoreId: {
         const off = B.Store.getOffset(e);
         const n = B.Store.getBytes(e);
-        pre.push(call(PB, addr(off), k(n)), call(WB, addr(off), k(n)));
+        pre.push(call(PB, addr(off), k(n)));
+        post.push(call(WB, addr(off), k(n)));
         break;
       }
       case binaryen.AtomicRMWId:
@@ -208,7 +217,8 @@ class FunctionRewriter {
         const cls = id === binaryen.AtomicRMWId ? B.AtomicRMW : B.AtomicCmpxchg;
         const off = cls.getOffset(e);
         const n = cls.getBytes(e);
-        pre.push(call(PB, addr(off), k(n)), call(WB, addr(off), k(n)));
+        pre.push(call(PB, addr(off), k(n)));
+        post.push(call(WB, addr(off), k(n)));
         break;
       }
       case binaryen.AtomicWaitId:
@@ -221,24 +231,26 @@ class FunctionRewriter {
         const off = B.SIMDLoadStoreLane.getOffset(e);
         const n = laneBytes(B.SIMDLoadStoreLane.getOp(e));
         pre.push(call(PB, addr(off), k(n)));
-        if (B._BinaryenSIMDLoadStoreLaneIsStore(e)) pre.push(call(WB, addr(off), k(n)));
+        if (B._BinaryenSIMDLoadStoreLaneIsStore(e)) post.push(call(WB, addr(off), k(n)));
         break;
       }
       case binaryen.MemoryFillId:
       case binaryen.MemoryInitId:
-        pre.push(call(PBR, addr(0), len(2)), call(WBR, addr(0), len(2)));
+        pre.push(call(PBR, addr(0), len(2)));
+        post.push(call(WBR, addr(0), len(2)));
         break;
       case binaryen.MemoryCopyId:
-        pre.push(
-          call(PBR, m.local.get(locals[1], i32), len(2)),
-          call(PBR, addr(0), len(2)),
-          call(WBR, addr(0), len(2)),
-        );
+        pre.push(call(PBR, m.local.get(locals[1], i32), len(2)), call(PBR, addr(0), len(2)));
+        post.push(call(WBR, addr(0), len(2)));
         break;
     }
     this.stats.accesses++;
     const type = binaryen.getExpressionType(e);
-    return m.block(null, [...pre, e], type === none ? none : type);
+    if (post.length === 0) return m.block(null, [...pre, e], type);
+    if (type === none) return m.block(null, [...pre, e, ...post], none);
+    // an access with a result (atomic RMW): keep it while the write barrier runs
+    const result = this.temp(depth, 9, type);
+    return m.block(null, [...pre, m.local.set(result, e), ...post, m.local.get(result, type)], type);
   }
 }
 

@@ -117,8 +117,13 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
       st.bytesSent += msg.data.length + msg.indices.length;
       await link.drain();
       if (ctx.options.bandwidthMBps) {
-        const due = st.bytesSent / (ctx.options.bandwidthMBps * 1000) - (now() - streamStart);
-        if (due > 0) await sleep(due);
+        // pace to the cap, in short steps so that a cancel is heard
+        for (;;) {
+          const due = st.bytesSent / (ctx.options.bandwidthMBps * 1000) - (now() - streamStart);
+          if (due <= 0) break;
+          await sleep(Math.min(due, 50));
+          check();
+        }
       }
       ctx.progress({ phase: label, round: st.rounds, pagesLeft: pages.length - i - BATCH_PAGES, bytesSent: st.bytesSent, mbps: rate() });
       await new Promise((r) => setImmediate(r));
@@ -252,15 +257,15 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
       absent = nonZeroPages();
       await handover(s, absent);
     } else {
-      // pre-copy rounds in the dirty-tracking variant
-      const s0 = await frozen();
+      // pre-copy rounds in the dirty-tracking variant. The dirty map is cleared
+      // only while the process is frozen: from the switch on, every write marks
+      // its page, and round 1's scan and copies come after that.
+      await frozen();
       const tSwitch = now();
       ctx.getProcess().dirtyMap().fill(0);
       ctx.setProcess(await ctx.getProcess().switchVariant("track"));
       st.switchPauseMs = now() - tSwitch;
       let pages = nonZeroPages();
-      ctx.getProcess().dirtyMap().fill(0);
-      void s0;
       for (;;) {
         st.rounds++;
         const start = now();
@@ -298,8 +303,13 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     st.error = (e as Error).message;
     if (!handedOver) {
       link.send({ t: "migAbort", mid: ctx.mid, reason: st.error });
-      const p = ctx.getProcess();
-      if (p.frozenState) p.resume();
+      let p: GuestProcess | null = null;
+      try {
+        p = ctx.getProcess();
+      } catch {
+        /* it ended meanwhile: nothing to resume */
+      }
+      if (p?.frozenState) p.resume();
     } else {
       st.error = `after the handover: ${st.error}`;
     }

@@ -1,0 +1,228 @@
+// Live migration between real node processes on 127.0.0.1: every strategy on
+// every example guest at a random moment ends like an unmigrated run; a counter
+// moved 20 times loses and repeats no line; and each failure has its outcome.
+
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProcInfo } from "../host/cluster/views.js";
+import { STRATEGIES, type MigrationStats } from "../host/migration/options.js";
+import { EXAMPLE_GUESTS, guestBytes, type Guest } from "./guests.js";
+import { background, eventually, lines, migrant, startNode, type RunningNode } from "./processes.js";
+
+const dir = mkdtempSync(join(tmpdir(), "migrant-migration-"));
+const HEARTBEAT = ["--heartbeat", "200"];
+let A: RunningNode, B: RunningNode, C: RunningNode;
+const nodes: RunningNode[] = [];
+const wasm = new Map<string, string>();
+const reference = new Map<string, { stdout: string; code: number; ms: number }>();
+/** arguments that keep each example busy for about a second, long enough to be caught mid-run */
+const LONGER: Record<string, string[]> = {
+  counter: ["9"],
+  recursion: ["3000", "900"],
+  indirect: ["30000000"],
+  strings: ["600000"],
+  float: ["1300"],
+  bytes: ["16", "2000"],
+  grow: ["240"],
+};
+const argsOf = (g: Guest) => LONGER[g.name] ?? g.args;
+
+const at = (n: RunningNode) => ({ MIGRANT_NODE: n.url });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** counter lines name the node; compare runs without it */
+const unnamed = (s: string) => s.replace(/ on [A-Z]$/gm, "");
+
+async function node(name: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningNode> {
+  const n = await startNode(name, [...HEARTBEAT, ...args], env);
+  nodes.push(n);
+  return n;
+}
+
+async function ps(n: RunningNode): Promise<ProcInfo[]> {
+  return JSON.parse((await migrant(["ps", "--json"], at(n))).stdout);
+}
+
+async function migrate(pid: string, to: string, strategy: string, extra: string[] = [], via = A): Promise<MigrationStats> {
+  const r = await migrant(["migrate", pid, "--to", to, "--strategy", strategy, "--json", ...extra], at(via));
+  if (r.stdout) return JSON.parse(r.stdout);
+  // refused before it began (the process had ended, say): no statistics, just the message
+  return { result: "failed", error: r.stderr.trim() } as MigrationStats;
+}
+
+/** Starts a guest detached on `on` and follows it with `migrant attach`. */
+async function launch(g: Guest, args: string[], on: RunningNode) {
+  const pid = (await migrant(["run", wasm.get(g.name)!, ...args, "-d"], at(on))).stdout.trim();
+  expect(pid).toMatch(/^[A-Z]\.\d+$/);
+  const follower = background(["attach", pid], at(on));
+  return { pid, follower };
+}
+
+beforeAll(async () => {
+  for (const g of EXAMPLE_GUESTS) {
+    const f = join(dir, `${g.name}.wasm`);
+    writeFileSync(f, await guestBytes(g));
+    wasm.set(g.name, f);
+  }
+  A = await node("A");
+  B = await node("B", ["--join", A.url]);
+  C = await node("C", ["--join", A.url]);
+  await eventually(async () => ((await ps(A)) && JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout).length === 3 ? true : undefined));
+  for (const g of EXAMPLE_GUESTS) {
+    const r = await migrant(["run", wasm.get(g.name)!, ...argsOf(g), "-d"], at(A));
+    const pid = r.stdout.trim();
+    const t0 = performance.now();
+    const end = await migrant(["attach", pid], at(A));
+    reference.set(g.name, { stdout: end.stdout, code: end.code, ms: performance.now() - t0 });
+  }
+});
+
+afterAll(() => {
+  for (const n of nodes) n.child.kill("SIGKILL");
+});
+
+describe.each(STRATEGIES)("strategy %s", (strategy) => {
+  it("moves every example guest at a random moment; output and exit code equal an unmigrated run's", async () => {
+    let moved = 0;
+    for (const g of EXAMPLE_GUESTS) {
+      const ref = reference.get(g.name)!;
+      const { pid, follower } = await launch(g, argsOf(g), A);
+      await sleep(Math.random() * ref.ms * 0.4);
+      const stats = await migrate(pid, "B", strategy);
+      const end = await follower.done;
+      expect(unnamed(end.stdout), `${g.name} (${stats.result}: ${stats.error})`).toBe(unnamed(ref.stdout));
+      expect(end.code).toBe(ref.code);
+      if (stats.result === "completed") {
+        moved++;
+        expect(stats.strategy).toBe(strategy);
+        expect(stats.downtimeMs).toBeGreaterThan(0);
+        if (g.name === "counter") expect(end.stdout).toMatch(/ on A\n[\s\S]* on B\n$/);
+      } else {
+        expect(stats.error).toMatch(/ended before it could move|is not running/);
+      }
+    }
+    expect(moved).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("repeated migration", () => {
+  it("moves a counter 20 times, strategies mixed: no line lost or repeated, node() follows it", async () => {
+    const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
+    const { pid, follower } = await launch(counter, ["150"], A);
+    const route = ["B", "C", "A"];
+    const path: string[] = ["A"];
+    for (let i = 0; i < 20; i++) {
+      const to = route[i % 3];
+      const stats = await migrate(pid, to, STRATEGIES[i % 4]);
+      expect(stats.result, stats.error ?? "").toBe("completed");
+      path.push(to);
+      await eventually(async () => (await ps(A)).find((p) => p.pid === pid && p.node === to));
+      await sleep(60);
+    }
+    const end = await follower.done;
+    expect(end.code).toBe(0);
+    const got = lines(end.stdout);
+    expect(got.map((l) => Number(l.split(" ")[0]))).toEqual(Array.from({ length: 150 }, (_, i) => i));
+    // the node names appear in the order of the moves (a fast move may print no line on a stop)
+    const seen = got.map((l) => l.split(" on ")[1]).filter((n, i, a) => i === 0 || a[i - 1] !== n);
+    let j = 0;
+    for (const n of seen) {
+      while (j < path.length && path[j] !== n) j++;
+      expect(j, `node ${n} out of order in ${seen.join(",")} for path ${path.join(",")}`).toBeLessThan(path.length);
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(15);
+    expect((await ps(B)).find((p) => p.pid === pid)?.migrations).toBe(20);
+  });
+});
+
+describe("failures", () => {
+  const bytes = () => EXAMPLE_GUESTS.find((g) => g.name === "bytes")!;
+
+  it("the destination refuses (not enough memory): failure before any freeze, the process carries on", async () => {
+    const D = await node("D", ["--join", A.url, "--max-memory", "512M"]);
+    await eventually(async () => (await ps(A)) && (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "D"));
+    const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
+    const { pid, follower } = await launch(counter, ["8"], A);
+    await sleep(150);
+    const stats = await migrate(pid, "D", "precopy");
+    expect(stats.result).toBe("failed");
+    expect(stats.error).toMatch(/refused: node D cannot take a guest/);
+    expect(stats.downtimeMs).toBe(0);
+    const end = await follower.done;
+    expect(lines(end.stdout)).toEqual(Array.from({ length: 8 }, (_, i) => `${i} on A`));
+    D.child.kill("SIGKILL");
+  });
+
+  it("a corrupted page batch fails its checksum: migration aborted, the process intact on the source", async () => {
+    const S = await node("S", ["--join", A.url], { MIGRANT_TEST_CORRUPT_BATCH: "2" });
+    const g = bytes();
+    const args = ["16", "2500"];
+    const ref = await migrant(["run", wasm.get(g.name)!, ...args], at(S));
+    const { pid, follower } = await launch(g, args, S);
+    await sleep(100);
+    const stats = await migrate(pid, "B", "precopy", [], S);
+    expect(stats.result).toBe("failed");
+    expect(stats.error).toMatch(/checksum/);
+    const end = await follower.done;
+    expect(end.stdout).toBe(ref.stdout);
+    expect(end.code).toBe(0);
+    S.child.kill("SIGKILL");
+  });
+
+  it("the destination dies before the handover: the migration fails, the process keeps running on the source", async () => {
+    const T = await node("T", ["--join", A.url]);
+    await eventually(async () => (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "T"));
+    const g = bytes();
+    const { pid, follower } = await launch(g, ["32", "100000"], A);
+    await sleep(300);
+    const pending = migrate(pid, "T", "precopy", ["--bandwidth", "20"]);
+    await sleep(500);
+    T.child.kill("SIGKILL");
+    const stats = await pending;
+    expect(stats.result).toBe("failed");
+    expect(stats.error).toMatch(/went away|closed/);
+    const info = await eventually(async () => (await ps(A)).find((p) => p.pid === pid));
+    expect(info).toMatchObject({ node: "A", state: "running", migrations: 0 });
+    const k = await migrant(["kill", pid], at(A));
+    expect(k.code).toBe(0);
+    await follower.done;
+  });
+
+  it("the source dies during post-copy: the process stops with an error naming the missing pages, never reads zeros", async () => {
+    const U = await node("U", ["--join", A.url]);
+    await eventually(async () => (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "U"));
+    const g = bytes();
+    const { pid } = await launch(g, ["32", "100000"], U);
+    await sleep(300);
+    // with --no-push the migration lasts until every page was faulted in: let it run
+    const pending = background(["migrate", pid, "--to", "B", "--strategy", "postcopy", "--no-push", "--json"], at(U));
+    // the handover is done when B lists the process; then the source dies
+    await eventually(async () => (await ps(B)).find((p) => p.pid === pid && p.node === "B"));
+    U.child.kill("SIGKILL");
+    const ended = await eventually(async () => (await ps(B)).find((p) => p.pid === pid && p.state !== "running"), 8000);
+    expect(ended.state).toBe("trapped");
+    expect(ended.error).toMatch(/source node died during post-copy with \d+ pages still missing/);
+    const r = await pending.done; // its client lost the source node
+    expect(r.code).not.toBe(0);
+  });
+
+  it("a migration can be cancelled: the process keeps running on the source as if nothing happened", async () => {
+    const g = bytes();
+    const args = ["16", "4000"];
+    const ref = await migrant(["run", wasm.get(g.name)!, ...args], at(A));
+    const { pid, follower } = await launch(g, args, A);
+    await sleep(100);
+    const bg = background(["migrate", pid, "--to", "B", "--strategy", "precopy", "--bandwidth", "4", "--json"], at(A));
+    await sleep(500);
+    const c = await migrant(["migrate", "--cancel", pid], at(A));
+    expect(c.code, c.stderr).toBe(0);
+    const r = await bg.done;
+    const stats = JSON.parse(r.stdout) as MigrationStats;
+    expect(stats.result).toBe("cancelled");
+    expect(r.code).toBe(1);
+    const end = await follower.done;
+    expect(end.stdout).toBe(ref.stdout);
+    expect((await ps(A)).find((p) => p.pid === pid)).toMatchObject({ node: "A", migrations: 0 });
+  });
+});
