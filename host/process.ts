@@ -147,6 +147,9 @@ export class GuestProcess {
     await this.release();
     Atomics.store(this.ctrl, CTRL_INTERRUPT, 0);
     next.go(state);
+    // Until the new worker has instantiated and put the static data back, the
+    // memory holds the module's initial data segments: nobody may copy it yet.
+    await next.resumed;
     return next;
   }
 

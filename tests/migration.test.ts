@@ -35,7 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const unnamed = (s: string) => s.replace(/ on [A-Z]$/gm, "");
 
 async function node(name: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningNode> {
-  const n = await startNode(name, [...HEARTBEAT, ...args], env);
+  const n = await startNode(name, [...HEARTBEAT, ...args], { MIGRANT_VERIFY: "1", ...env });
   nodes.push(n);
   return n;
 }
@@ -224,5 +224,41 @@ describe("failures", () => {
     const end = await follower.done;
     expect(end.stdout).toBe(ref.stdout);
     expect((await ps(A)).find((p) => p.pid === pid)).toMatchObject({ node: "A", migrations: 0 });
+  });
+});
+
+describe("placement", () => {
+  it("run --on auto places a new process on the least-loaded node", async () => {
+    const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
+    const busy: string[] = [];
+    for (let i = 0; i < 2; i++) busy.push((await migrant(["run", wasm.get(counter.name)!, "0", "-d"], at(A))).stdout.trim());
+    for (let i = 0; i < 2; i++) busy.push((await migrant(["run", wasm.get(counter.name)!, "0", "-d", "--on", "B"], at(A))).stdout.trim());
+    await eventually(async () => ((await ps(A)).filter((p) => busy.includes(p.pid) && p.state === "running").length === 4 ? true : undefined));
+    const nodesNow = JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string; state: string; load: number }>;
+    const least = nodesNow.filter((n) => n.state === "up").sort((a, b) => a.load - b.load || a.name.localeCompare(b.name))[0];
+    const r = await migrant(["run", wasm.get(counter.name)!, "2", "--on", "auto"], at(A));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`placing it on node ${least.name}`));
+    expect(r.stdout).toBe(`0 on ${least.name}\n1 on ${least.name}\n`);
+    for (const pid of busy) await migrant(["kill", pid], at(A));
+  });
+
+  it("drain moves every process off a node, none lost", async () => {
+    const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
+    const launched: Array<{ pid: string; follower: ReturnType<typeof background> }> = [];
+    for (let i = 0; i < 3; i++) launched.push(await launch(counter, ["25"], C));
+    await sleep(300);
+    const r = await migrant(["drain", "C"], at(A));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/drained C: 3 of 3 processes moved/);
+    const list = await eventually(async () => {
+      const l = (await ps(A)).filter((p) => launched.some((x) => x.pid === p.pid));
+      return l.every((p) => p.node !== "C") ? l : undefined;
+    });
+    expect(list.length).toBe(3);
+    for (const { follower } of launched) {
+      const end = await follower.done;
+      expect(lines(end.stdout).map((l) => Number(l.split(" ")[0])), end.stderr + "\n" + [...A.output, ...B.output, ...C.output].filter((l) => l.startsWith("*")).join("\n")).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    }
   });
 });

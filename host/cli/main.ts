@@ -9,7 +9,7 @@ import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "../bui
 import { formatSize, parseSize } from "../build/size.js";
 import { MigrantError, UsageError } from "../errors.js";
 import { resumeLocal, runLocal, stdio } from "./local.js";
-import { attach, cancelMigration, kill, migrate, nodes, ps, runRemote, type Remote } from "./remote.js";
+import { attach, cancelMigration, drain, kill, migrate, nodes, ps, runRemote, type Remote } from "./remote.js";
 import { STRATEGIES, type Strategy } from "../migration/options.js";
 import { runNode } from "./node-command.js";
 import { readSecret } from "../net/auth.js";
@@ -106,7 +106,7 @@ export function program(): Command {
       .option("--to <file>", "(here) ... and write its snapshot here (continue it with `migrant resume`)")
       .option("--node-name <name>", "(here) the node name the guest sees", "local")
       .option("--node <url>", "run on this node of a cluster (default: $MIGRANT_NODE; without either, run here)")
-      .option("--on <name>", "run on the node of this name (through --node)")
+      .option("--on <name>", "run on the node of this name (through --node); auto: the least-loaded node")
       .option("-d, --detach", "print the pid and return at once")
       .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE)")
       .allowUnknownOption()
@@ -200,6 +200,17 @@ export function program(): Command {
       });
     },
   );
+  remoteFlags(
+    p
+      .command("drain")
+      .description("move every process off a node (each to the least-loaded other node)")
+      .argument("<name>", "the node to empty")
+      .option("--strategy <s>", `${STRATEGIES.join(" | ")}`, "precopy")
+      .option("--json", "print the statistics of every migration as one JSON array"),
+  ).action(async (name: string, f: RemoteFlags & { strategy: string; json?: boolean }) => {
+    if (!STRATEGIES.includes(f.strategy as Strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(", ")}`);
+    process.exitCode = await drain(name, toRemote(f), { strategy: f.strategy as Strategy, json: !!f.json });
+  });
   remoteFlags(p.command("kill").description("end a process").argument("<pid>")).action(async (pid: string, f: RemoteFlags) => {
     process.exitCode = await kill(pid, toRemote(f));
   });

@@ -21,6 +21,13 @@ async function open(r: Remote): Promise<ClusterClient> {
   return ClusterClient.open(r.node, r.secret);
 }
 
+/** The up node with the fewest running processes (then the least memory in use), not among `except`. */
+function leastLoaded(nodes: NodeInfo[], except: Set<string>): NodeInfo {
+  const up = nodes.filter((n) => n.state === "up" && !except.has(n.name));
+  if (!up.length) throw new MigrantError("no node of the cluster is up to take it");
+  return up.sort((a, b) => a.load - b.load || a.memory - b.memory || a.name.localeCompare(b.name))[0];
+}
+
 async function nodeNamed(c: ClusterClient, name: string): Promise<NodeInfo> {
   const nodes = await c.nodes();
   const n = nodes.find((x) => x.name === name);
@@ -60,7 +67,15 @@ export async function runRemote(
   const image = await loadImage(program, o.build, io);
   let client = await open(o);
   try {
-    if (o.on && o.on !== client.node) {
+    if (o.on === "auto") {
+      // non-preemptive migration: place the new process on the least-loaded node before it starts
+      const n = leastLoaded(await client.nodes(), new Set());
+      io.note(`placing it on node ${n.name} (least loaded: ${n.load} running)`);
+      if (n.name !== client.node) {
+        client.close();
+        client = await ClusterClient.open(n.url, o.secret);
+      }
+    } else if (o.on && o.on !== client.node) {
       const n = await nodeNamed(client, o.on);
       client.close();
       client = await ClusterClient.open(n.url, o.secret);
@@ -211,6 +226,38 @@ export async function migrate(pid: string, r: Remote, f: MigrateFlags, io: Conso
       process.off("SIGINT", onSigint);
     }
   });
+}
+
+/**
+ * `migrant drain NAME`: moves every process off a node, each to the least-loaded
+ * other node, so that the node can be stopped without losing anything.
+ */
+export async function drain(name: string, r: Remote, f: { strategy: MigrationOptions["strategy"]; json: boolean }, io: Console = stdio): Promise<number> {
+  const c = await open(r);
+  let nodesNow: NodeInfo[];
+  let procs: ProcInfo[];
+  try {
+    nodesNow = await c.nodes();
+    procs = (await c.ps()).filter((p) => p.node === name && p.state === "running");
+  } finally {
+    c.close();
+  }
+  if (!nodesNow.find((n) => n.name === name)) throw new MigrantError(`no node named ${name} in the cluster`);
+  const results: MigrationStats[] = [];
+  let failed = 0;
+  for (const p of procs) {
+    const to = leastLoaded(nodesNow, new Set([name]));
+    const out: string[] = [];
+    await migrate(p.pid, r, { to: to.name, json: true, options: { strategy: f.strategy } }, { out: (l) => out.push(l), note: io.note });
+    const stats = JSON.parse(out[0]) as MigrationStats;
+    results.push(stats);
+    if (stats.result === "completed") to.load++;
+    else failed++;
+    if (!f.json) io.note(`${p.pid} -> ${to.name}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, downtime ${stats.downtimeMs.toFixed(2)} ms`);
+  }
+  if (f.json) io.out(JSON.stringify(results));
+  else io.note(procs.length ? `drained ${name}: ${procs.length - failed} of ${procs.length} processes moved` : `node ${name} runs no process`);
+  return failed ? 1 : 0;
 }
 
 export async function cancelMigration(pid: string, r: Remote, io: Console = stdio): Promise<number> {

@@ -21,6 +21,7 @@ import type { FrozenState } from "../worker/messages.js";
 import type { Variant } from "../instrument/variants.js";
 import { percentile } from "../stats.js";
 import { openBatch } from "./batch.js";
+import { pageDigests } from "./source.js";
 
 export interface ImmigrationContext {
   mid: number;
@@ -91,8 +92,13 @@ export class Immigration {
 
   async handover(m: MessageOf<"migHandover">): Promise<void> {
     const L = this.ctx.image.layout;
-    const { frozen, seq } = m.state as { frozen: FrozenState; seq: number };
+    const { frozen, seq, verify } = m.state as { frozen: FrozenState; seq: number; verify: Record<string, number> | null };
     this.grow(m.memoryPages);
+    if (verify) {
+      const mine = pageDigests(new Uint8Array(this.memory.buffer), L.base / L.pageSize, L.pageSize, [...new Uint32Array(new Uint8Array(m.absent).buffer)]);
+      const bad = Object.keys(verify).filter((p) => verify[p] !== mine[Number(p)]);
+      if (bad.length) return this.refuse(`end-to-end check: ${bad.length} pages differ from the source (${bad.slice(0, 8).join(", ")})`);
+    }
     new Uint8Array(this.memory.buffer).set(m.asyncify, L.asyncStart);
     const absent = new Uint32Array(new Uint8Array(m.absent).buffer);
     if (this.ctx.variant === "postcopy") {

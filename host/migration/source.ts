@@ -23,6 +23,7 @@
 // mismatch. Anything that fails before the handover leaves the process running
 // here as if nothing happened.
 
+import { crc32 } from "node:zlib";
 import type { Link } from "../net/link.js";
 import type { Image } from "../image.js";
 import type { GuestProcess } from "../process.js";
@@ -66,6 +67,14 @@ export interface EmigrationContext {
 }
 
 const now = () => performance.now();
+
+/** CRC-32 of every guest page not in `skip` (absent ones arrive later). */
+export function pageDigests(bytes: Uint8Array, first: number, size: number, skip: number[]): Record<number, number> {
+  const out: Record<number, number> = {};
+  const not = new Set(skip);
+  for (let p = first; p < bytes.length / size; p++) if (!not.has(p)) out[p] = crc32(bytes.subarray(p * size, (p + 1) * size));
+  return out;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STEP_MS = 30_000;
 
@@ -173,10 +182,12 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
   const handover = async (state: FrozenState, absent: number[]) => {
     const proc = ctx.getProcess();
     const asyncify = new Uint8Array(proc.memory.buffer, L.asyncStart, state.asyncUsed).slice();
+    // optional end-to-end check of every guest page (MIGRANT_VERIFY=1 on the source node)
+    const verify = process.env.MIGRANT_VERIFY === "1" ? pageDigests(new Uint8Array(proc.memory.buffer), L.base / size, size, absent) : null;
     link.send({
       t: "migHandover",
       mid: ctx.mid,
-      state: { frozen: state, seq: ctx.seq() },
+      state: { frozen: state, seq: ctx.seq(), verify },
       asyncify,
       memoryPages: proc.memory.buffer.byteLength / 65536,
       absent: new Uint8Array(Uint32Array.from(absent).buffer),
