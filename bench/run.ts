@@ -8,6 +8,7 @@ import { cpus } from "node:os";
 import { ROOT } from "../host/paths.js";
 import { measureOverhead } from "./overhead.js";
 import { measureFreezeLatency } from "./freeze-latency.js";
+import { measureLinkRate, measureMigration } from "./migration.js";
 import { table } from "./stats.js";
 
 function option(name: string, fallback: number): number {
@@ -28,6 +29,9 @@ const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 const overhead = await measureOverhead(reps, log);
 const latency = await measureFreezeLatency(samples, log);
+const linkMBps = await measureLinkRate();
+log(`link: ws loopback server->client ${linkMBps.toFixed(0)} MB/s`);
+const migration = await measureMigration(quick ? 2 : 5, 64, log);
 
 const x = (n: number) => `x${n.toFixed(2)}`;
 console.log("\nInstrumentation overhead (guest run time / uninstrumented build, median of " + reps + ")");
@@ -48,11 +52,29 @@ console.log(
   ),
 );
 
+console.log(`\nMigration of a guest that touched 64 MiB (bytes 64, rewriting it all the time), ${quick ? 2 : 5} runs per strategy; link rate ${linkMBps.toFixed(0)} MB/s`);
+console.log(
+  table(
+    ["strategy", "downtime p50 ms", "downtime p99 ms", "total p50 ms", "MB sent", "rounds", "faults", "stream MB/s", "stream / link"],
+    migration.map((r) => [
+      r.strategy,
+      r.downtimeP50Ms.toFixed(2),
+      r.downtimeP99Ms.toFixed(2),
+      r.totalP50Ms.toFixed(0),
+      r.mbSentP50.toFixed(1),
+      r.roundsP50,
+      r.faultsP50,
+      r.mbpsP50.toFixed(0),
+      (r.mbpsP50 / linkMBps).toFixed(2),
+    ]),
+  ),
+);
+
 const when = new Date().toISOString();
 const out = join(ROOT, "bench", "results", `${when.slice(0, 10)}-vm.json`);
 mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
 writeFileSync(
   out,
-  JSON.stringify({ when, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, reps, samples, overhead, latency }, null, 2),
+  JSON.stringify({ when, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, reps, samples, overhead, latency, linkMBps, migration }, null, 2),
 );
 console.log(`\nwritten to ${out}`);
