@@ -1,6 +1,7 @@
 // `npm run bench`: the VM core's figures, printed and written to
 // bench/results/<date>-vm.json. Options: --reps N (overhead repetitions,
-// default 3), --samples N (freezes per guest, default 15), --quick.
+// default 3), --samples N (freezes per guest, default 15), --quick, and
+// --migration-only (skip the overhead and freeze-latency parts).
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,15 +28,16 @@ const reps = option("--reps", quick ? 1 : 3);
 const samples = option("--samples", quick ? 5 : 15);
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-const overhead = await measureOverhead(reps, log);
-const latency = await measureFreezeLatency(samples, log);
+const migrationOnly = process.argv.includes("--migration-only");
+const overhead = migrationOnly ? { rows: [], geomean: { plain: NaN, track: NaN, postcopy: NaN } } : await measureOverhead(reps, log);
+const latency = migrationOnly ? [] : await measureFreezeLatency(samples, log);
 const linkMBps = await measureLinkRate();
 log(`link: ws loopback server->client ${linkMBps.toFixed(0)} MB/s`);
 const migration = await measureMigration(quick ? 2 : 5, 64, log);
 
 const x = (n: number) => `x${n.toFixed(2)}`;
-console.log("\nInstrumentation overhead (guest run time / uninstrumented build, median of " + reps + ")");
-console.log(
+if (!migrationOnly) console.log("\nInstrumentation overhead (guest run time / uninstrumented build, median of " + reps + ")");
+if (!migrationOnly) console.log(
   table(
     ["guest", "baseline ms", "plain (polls+asyncify)", "track (+write barrier)", "postcopy (+presence)"],
     [
@@ -44,8 +46,8 @@ console.log(
     ],
   ),
 );
-console.log("\nFreeze latency (request -> unwound, as the node sees it) and capture time");
-console.log(
+if (!migrationOnly) console.log("\nFreeze latency (request -> unwound, as the node sees it) and capture time");
+if (!migrationOnly) console.log(
   table(
     ["guest", "samples", "freeze p50 ms", "freeze p99 ms", "capture p50 ms"],
     latency.map((r) => [r.guest, r.samples, r.freezeP50Ms.toFixed(3), r.freezeP99Ms.toFixed(3), r.captureP50Ms.toFixed(3)]),
@@ -71,7 +73,7 @@ console.log(
 );
 
 const when = new Date().toISOString();
-const out = join(ROOT, "bench", "results", `${when.slice(0, 10)}-vm.json`);
+const out = join(ROOT, "bench", "results", `${when.slice(0, 10)}-${migrationOnly ? "migration" : "vm"}.json`);
 mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
 writeFileSync(
   out,

@@ -1,15 +1,32 @@
 // Page batches: up to BATCH_PAGES pages per frame, with a CRC-32 over the
 // indices and the data, checked by the destination before it installs any page
-// of the batch (a mismatch aborts the migration before the handover).
+// of the batch (a mismatch aborts the migration before the handover). A batch
+// with indices and no data stands for zero pages (post-copy pushes them so,
+// having handed over without scanning memory for them).
 
 import { crc32 } from "node:zlib";
 import type { MessageOf } from "../net/protocol.js";
 
-export const BATCH_PAGES = 256;
+export const BATCH_PAGES = 1024;
 
 export interface Batch {
   indices: Uint32Array;
   data: Uint8Array;
+}
+
+/** A batch of zero pages: indices only. */
+export function zeroBatch(pages: number[]): Batch {
+  return { indices: Uint32Array.from(pages), data: new Uint8Array(0) };
+}
+
+/** Splits pages into those that are all zero and the others. */
+export function splitZero(bytes: Uint8Array, pages: number[], pageSize: number): { zero: number[]; data: number[] } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const blank = Buffer.alloc(pageSize);
+  const zero: number[] = [];
+  const data: number[] = [];
+  for (const p of pages) (buf.subarray(p * pageSize, (p + 1) * pageSize).equals(blank) ? zero : data).push(p);
+  return { zero, data };
 }
 
 /** Copies pages out of `bytes` into a batch. */
@@ -26,7 +43,8 @@ export function batchMessage(mid: number, b: Batch): MessageOf<"migPages"> {
 
 /** The batch a message carries, or null if it fails its checksum or its shape. */
 export function openBatch(m: MessageOf<"migPages">, pageSize: number): Batch | null {
-  if (m.indices.length % 4 !== 0 || m.data.length !== (m.indices.length / 4) * pageSize) return null;
+  if (m.indices.length % 4 !== 0) return null;
+  if (m.data.length !== 0 && m.data.length !== (m.indices.length / 4) * pageSize) return null;
   if (crc32(m.data, crc32(m.indices)) !== m.crc) return null;
   return { indices: new Uint32Array(new Uint8Array(m.indices).buffer), data: m.data };
 }

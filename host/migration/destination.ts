@@ -78,8 +78,9 @@ export class Immigration {
     const top = Math.max(...batch.indices) + 1;
     this.grow(Math.ceil((top * L.pageSize) / 65536));
     const bytes = new Uint8Array(this.memory.buffer);
+    const zero = new Uint8Array(L.pageSize);
     batch.indices.forEach((p, i) => {
-      const data = batch.data.subarray(i * L.pageSize, (i + 1) * L.pageSize);
+      const data = batch.data.length ? batch.data.subarray(i * L.pageSize, (i + 1) * L.pageSize) : zero;
       if (this.missing) {
         if (!this.missing.delete(p)) return; // the guest has it already (and may have written it since)
         this.proc.installPage(p, data);

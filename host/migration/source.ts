@@ -29,7 +29,7 @@ import type { Image } from "../image.js";
 import type { GuestProcess } from "../process.js";
 import type { FrozenState } from "../worker/messages.js";
 import { MigrantError } from "../errors.js";
-import { BATCH_PAGES, batchMessage, makeBatch } from "./batch.js";
+import { BATCH_PAGES, batchMessage, makeBatch, splitZero, zeroBatch } from "./batch.js";
 import type { Mailbox } from "./mailbox.js";
 import type { MigrationOptions, MigrationStats, Progress } from "./options.js";
 
@@ -200,21 +200,30 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     ctx.onHandover();
   };
 
+  /** Sends pages as batches: zero pages as indices only, the others with their data. */
+  const ship = (bytes: Uint8Array, pages: number[]) => {
+    const { zero, data } = splitZero(bytes, pages, size);
+    st.zeroPagesSkipped += zero.length;
+    for (const b of [zero.length ? zeroBatch(zero) : null, data.length ? makeBatch(bytes, data, size) : null]) {
+      if (!b) continue;
+      const msg = batchMessage(ctx.mid, b);
+      link.send(msg);
+      st.pagesSent += b.data.length ? b.indices.length : 0;
+      st.bytesSent += msg.data.length + msg.indices.length;
+    }
+  };
+
   /** Post-copy: serve faults first, push the rest (unless --no-push), until the destination has all. */
   const serve = async (pages: number[]) => {
     const pending = new Set(pages);
     const order = [...pages];
     let next = 0;
     const bytes = new Uint8Array(ctx.getProcess().memory.buffer);
+    if (!streamStart) streamStart = now();
     for (;;) {
       const faulted = mailbox.take("migFault").map((m) => m.page).filter((p) => pending.has(p));
       for (const p of faulted) pending.delete(p);
-      if (faulted.length) {
-        const msg = batchMessage(ctx.mid, makeBatch(bytes, faulted, size));
-        link.send(msg);
-        st.pagesSent += faulted.length;
-        st.bytesSent += msg.data.length + msg.indices.length;
-      }
+      if (faulted.length) ship(bytes, faulted);
       if (pending.size === 0) break;
       if (ctx.options.push) {
         const chunk: number[] = [];
@@ -223,10 +232,7 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
           if (pending.delete(p)) chunk.push(p);
         }
         if (chunk.length) {
-          const msg = batchMessage(ctx.mid, makeBatch(bytes, chunk, size));
-          link.send(msg);
-          st.pagesSent += chunk.length;
-          st.bytesSent += msg.data.length + msg.indices.length;
+          ship(bytes, chunk);
           await link.drain();
           ctx.progress({ phase: "post-copy push", round: st.rounds, pagesLeft: pending.size, bytesSent: st.bytesSent, mbps: rate() });
         }
@@ -239,6 +245,9 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     }
     return mailbox.next(["migDone"], STEP_MS);
   };
+
+  /** Every guest page (post-copy hands over without scanning them: zero ones go as indices). */
+  const allGuestPages = () => Array.from({ length: guestPages() - L.base / size }, (_, i) => L.base / size + i);
 
   try {
     // setup: the destination checks its limits, fetches the module if it lacks it, prepares a worker
@@ -265,7 +274,7 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     } else if (strategy === "postcopy") {
       const s = await frozen();
       tFrozen = now();
-      absent = nonZeroPages();
+      absent = allGuestPages();
       await handover(s, absent);
     } else {
       // pre-copy rounds in the dirty-tracking variant. The dirty map is cleared
