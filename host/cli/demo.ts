@@ -1,7 +1,9 @@
 // `npm run demo`: the main job on one machine. Builds the example guests,
 // starts a local demo cluster of two nodes (child processes, as if in two
 // terminals), runs the counter guest on one of them through the other, shows
-// ps and nodes, and stops the cluster; then freezes a counter mid-run to a file
+// ps and nodes, migrates a running counter live from A to B and back (its
+// output goes on from the other node), and stops the cluster; then freezes a
+// counter mid-run to a file
 // and resumes it under another node name. Each step is the real `migrant`
 // command, shown before it runs; node terminals are shown as "A | ...".
 
@@ -71,6 +73,12 @@ await pause(700);
 await migrant("nodes", "--node", a);
 await migrant("run", counter, "5", "--node", a, "--on", "B");
 const pid = (await migrant("run", counter, "0", "-d", "--node", a)).trim();
+await pause(350);
+await migrant("ps", "--node", a);
+// live migration: the counter goes on counting, now on B, and back to A
+await migrant("migrate", pid, "--to", "B", "--node", a);
+await pause(350);
+await migrant("migrate", pid, "--to", "A", "--strategy", "postcopy", "--node", a);
 await pause(350);
 await migrant("ps", "--node", a);
 await migrant("kill", pid, "--node", a);
