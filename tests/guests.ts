@@ -36,11 +36,23 @@ export const EXAMPLE_GUESTS: Guest[] = [
   example("bytes", ["8", "300"]),
   example("grow", ["120"]),
 ];
+const workload = (name: string, args: string[]): Guest => ({ name, file: join(ROOT, "assembly", "workloads", `${name}.ts`), args });
+
+/** The benchmark workloads, test-sized (MiB, amount of work). */
+export const WORKLOADS: Guest[] = [
+  workload("kvstore", ["4", "1500000"]),
+  workload("life", ["2", "8"]),
+  workload("nbody", ["0", "300000"]),
+  workload("sort", ["2", "4"]),
+  workload("hash", ["2", "3"]),
+  workload("gc", ["2", "400000"]),
+  workload("idle", ["4", "8"]),
+];
 export const MEMOPS = testGuest("memops");
 export const TRAPS = testGuest("traps");
 export const DEEP = testGuest("deep");
 export const DEEP_TINY_BUFFER = { ...testGuest("deep", { asyncifyStack: 1024, maxMemory: 16 * 1024 * 1024 }), name: "deep-tiny" };
-export const ALL_GUESTS = [...EXAMPLE_GUESTS, MEMOPS, TRAPS, DEEP, DEEP_TINY_BUFFER];
+export const ALL_GUESTS = [...EXAMPLE_GUESTS, ...WORKLOADS, MEMOPS, TRAPS, DEEP, DEEP_TINY_BUFFER];
 
 export async function guestBytes(g: Guest): Promise<Uint8Array> {
   return buildCached(g.file, g.options ?? {}, () => undefined);
