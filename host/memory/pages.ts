@@ -13,19 +13,29 @@ export interface PageSet {
   data: Uint8Array;
 }
 
+/** Every guest page of `memory` (tracked pages from the layout's base to the memory's end). */
+export function guestPages(memory: WebAssembly.Memory, layout: Layout): number[] {
+  const first = layout.base / layout.pageSize;
+  return Array.from({ length: memory.buffer.byteLength / layout.pageSize - first }, (_, i) => first + i);
+}
+
+/** Splits pages into those that are all zero and the others. */
+export function splitZero(bytes: Uint8Array, pages: Iterable<number>, pageSize: number): { zero: number[]; data: number[] } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const blank = Buffer.alloc(pageSize);
+  const zero: number[] = [];
+  const data: number[] = [];
+  for (const p of pages) (buf.subarray(p * pageSize, (p + 1) * pageSize).equals(blank) ? zero : data).push(p);
+  return { zero, data };
+}
+
 /** Copies every non-zero guest page of `memory`. */
 export function capturePages(memory: WebAssembly.Memory, layout: Layout): PageSet {
-  const buf = Buffer.from(memory.buffer as ArrayBuffer);
+  const bytes = new Uint8Array(memory.buffer);
   const size = layout.pageSize;
-  const zero = Buffer.alloc(size);
-  const first = layout.base / size;
-  const end = buf.length / size;
-  const indices: number[] = [];
-  for (let p = first; p < end; p++) {
-    if (!buf.subarray(p * size, (p + 1) * size).equals(zero)) indices.push(p);
-  }
+  const indices = splitZero(bytes, guestPages(memory, layout), size).data;
   const data = new Uint8Array(indices.length * size);
-  indices.forEach((p, i) => data.set(buf.subarray(p * size, (p + 1) * size), i * size));
+  indices.forEach((p, i) => data.set(bytes.subarray(p * size, (p + 1) * size), i * size));
   return { indices: Uint32Array.from(indices), data };
 }
 

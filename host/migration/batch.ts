@@ -19,16 +19,6 @@ export function zeroBatch(pages: number[]): Batch {
   return { indices: Uint32Array.from(pages), data: new Uint8Array(0) };
 }
 
-/** Splits pages into those that are all zero and the others. */
-export function splitZero(bytes: Uint8Array, pages: number[], pageSize: number): { zero: number[]; data: number[] } {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const blank = Buffer.alloc(pageSize);
-  const zero: number[] = [];
-  const data: number[] = [];
-  for (const p of pages) (buf.subarray(p * pageSize, (p + 1) * pageSize).equals(blank) ? zero : data).push(p);
-  return { zero, data };
-}
-
 /** Copies pages out of `bytes` into a batch. */
 export function makeBatch(bytes: Uint8Array, pages: number[], pageSize: number): Batch {
   const data = new Uint8Array(pages.length * pageSize);

@@ -29,7 +29,8 @@ import type { Image } from "../image.js";
 import type { GuestProcess } from "../process.js";
 import type { FrozenState } from "../worker/messages.js";
 import { MigrantError } from "../errors.js";
-import { BATCH_PAGES, batchMessage, makeBatch, splitZero, zeroBatch } from "./batch.js";
+import { BATCH_PAGES, batchMessage, makeBatch, zeroBatch } from "./batch.js";
+import { guestPages as pagesOf, splitZero } from "../memory/pages.js";
 import type { Mailbox } from "./mailbox.js";
 import type { MigrationOptions, MigrationStats, Progress } from "./options.js";
 
@@ -148,15 +149,12 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
   };
 
   const guestPages = () => ctx.getProcess().memory.buffer.byteLength / size;
+  /** Every guest page, now. */
+  const allGuestPages = () => pagesOf(ctx.getProcess().memory, L);
   const nonZeroPages = (): number[] => {
-    const buf = Buffer.from(ctx.getProcess().memory.buffer as ArrayBuffer);
-    const zero = Buffer.alloc(size);
-    const out: number[] = [];
-    for (let p = L.base / size; p < guestPages(); p++) {
-      if (buf.subarray(p * size, (p + 1) * size).equals(zero)) st.zeroPagesSkipped++;
-      else out.push(p);
-    }
-    return out;
+    const { zero, data } = splitZero(new Uint8Array(ctx.getProcess().memory.buffer), allGuestPages(), size);
+    st.zeroPagesSkipped += zero.length;
+    return data;
   };
   /** Collects the dirty pages and clears their bytes (before they are copied). */
   const takeDirty = (): number[] => {
@@ -246,9 +244,6 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     return mailbox.next(["migDone"], STEP_MS);
   };
 
-  /** Every guest page (post-copy hands over without scanning them: zero ones go as indices). */
-  const allGuestPages = () => Array.from({ length: guestPages() - L.base / size }, (_, i) => L.base / size + i);
-
   try {
     // setup: the destination checks its limits, fetches the module if it lacks it, prepares a worker
     link.send({ t: "migBegin", mid: ctx.mid, pid: ctx.pid, module: ctx.module, hash: ctx.image.hash, info: { ...ctx.info, strategy: st.strategy } });
@@ -274,7 +269,7 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     } else if (strategy === "postcopy") {
       const s = await frozen();
       tFrozen = now();
-      absent = allGuestPages();
+      absent = allGuestPages(); // handed over without a scan: zero pages go later as indices
       await handover(s, absent);
     } else {
       // pre-copy rounds in the dirty-tracking variant. The dirty map is cleared
