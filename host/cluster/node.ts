@@ -297,16 +297,7 @@ export class ClusterNode {
   }
 
   private async runRequest(link: Link, m: MessageOf<"run">): Promise<void> {
-    let image = this.modules.get(m.hash);
-    if (!image) {
-      link.send({ t: "needModule", req: m.req, hash: m.hash });
-      const got = await link.next(["module"], 60_000);
-      const hash = createHash("sha256").update(got.bytes).digest("hex");
-      if (hash !== m.hash) throw new MigrantError(`the module sent does not match its hash (${hash.slice(0, 12)} != ${m.hash.slice(0, 12)})`);
-      image = Image.fromBytes(got.bytes, m.module);
-      this.modules.set(hash, image);
-      this.event(`module ${m.module} received (${formatSize(got.bytes.length)}), cached as ${hash.slice(0, 12)}`);
-    }
+    const image = await this.moduleFor(link, m.req, m.hash, m.module, () => link.next(["module"], 60_000));
     this.checkCapacity(image);
     const args = Array.isArray(m.args) ? (m.args as unknown[]).map(String) : [];
     const pid = `${this.o.name}.${++this.counter}`;
@@ -319,6 +310,23 @@ export class ClusterNode {
     );
     this.event(`process ${pid} started: ${[m.module, ...args].join(" ")}`);
     link.send({ t: "started", req: m.req, pid });
+  }
+
+  /**
+   * The module with this SHA-256: from the cache, or asked of the peer
+   * (`needModule` with request id `req`), checked against its hash and cached.
+   */
+  private async moduleFor(link: Link, req: number, hash: string, name: string, receive: () => Promise<MessageOf<"module">>): Promise<Image> {
+    const cached = this.modules.get(hash);
+    if (cached) return cached;
+    link.send({ t: "needModule", req, hash });
+    const got = await receive();
+    const actual = createHash("sha256").update(got.bytes).digest("hex");
+    if (actual !== hash) throw new MigrantError(`the module sent does not match its hash (${actual.slice(0, 12)} != ${hash.slice(0, 12)})`);
+    const image = Image.fromBytes(got.bytes, name);
+    this.modules.set(hash, image);
+    this.event(`module ${name} received (${formatSize(got.bytes.length)}), cached as ${hash.slice(0, 12)}`);
+    return image;
   }
 
   private newProc(pid: string, image: Image, info: Partial<ProcInfo> & { module: string; args: string[] }, uptimeMs = 0): Proc {
@@ -539,15 +547,7 @@ export class ClusterNode {
   private async beginImmigration(link: Link, m: MessageOf<"migBegin">, key: string): Promise<void> {
     const entry: Incoming = { mailbox: new Mailbox(), immigration: null };
     this.incoming.set(key, entry);
-    let image = this.modules.get(m.hash);
-    if (!image) {
-      link.send({ t: "needModule", req: m.mid, hash: m.hash });
-      const got = await entry.mailbox.next(["module"], 60_000);
-      const hash = createHash("sha256").update(got.bytes).digest("hex");
-      if (hash !== m.hash) throw new MigrantError("the module sent does not match its hash");
-      image = Image.fromBytes(got.bytes, m.module);
-      this.modules.set(hash, image);
-    }
+    const image = await this.moduleFor(link, m.mid, m.hash, m.module, () => entry.mailbox.next(["module"], 60_000));
     this.checkCapacity(image);
     if (this.procs.get(m.pid)?.info.state === "running") throw new MigrantError(`a process ${m.pid} already runs on ${this.o.name}`);
     const info = m.info as { args: string[]; module: string; startedAt: number; migrations: number; uptimeMs: number; memoryPages: number; strategy: string };
