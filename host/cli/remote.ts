@@ -102,62 +102,37 @@ export async function runRemote(
   }
 }
 
-/** The URL of the node that runs `pid` now. */
-async function whereIs(r: Remote, pid: string): Promise<string> {
-  const c = await open(r);
-  try {
-    const proc = (await c.ps()).find((p) => p.pid === pid);
-    if (!proc) throw new MigrantError(`no process ${pid} in the cluster`);
-    return (await nodeNamed(c, proc.node)).url;
-  } finally {
-    c.close();
-  }
-}
-
 /**
  * Follows a process's output to its exit, across migrations: when the node it
  * ran on says it moved, attach on the new node from the next line not yet seen
  * (nodes number output lines and replay the recent ones), so that no line is
- * lost or repeated.
+ * lost or repeated. Closes whichever client it ends with.
  */
 async function follow(pid: string, r: Remote, client: ClusterClient, end: Promise<WatchEnd>, io: Console): Promise<Exit> {
   try {
-    return await followFrom(pid, r, client, end, io, (c) => (client = c));
+    let e = await end;
+    for (let hops = 0; hops < 10_000; hops++) {
+      if ("exit" in e) return e.exit;
+      const from = client.seqOf(pid);
+      const movedTo = e.moved.url;
+      client.close();
+      for (let tries = 0; ; tries++) {
+        try {
+          // where it said it went; if not there (it moved on, or ps is a heartbeat behind), look it up anew
+          client = tries === 0 ? await ClusterClient.open(movedTo, r.secret) : (await openAt(r, pid)).client;
+          e = await client.attach(pid, from, io.out);
+          break;
+        } catch (err) {
+          client.close();
+          if (tries >= 50) throw err;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      }
+    }
+    throw new MigrantError(`process ${pid} keeps moving; stopped following it`);
   } finally {
     client.close();
   }
-}
-
-async function followFrom(
-  pid: string,
-  r: Remote,
-  client: ClusterClient,
-  end: Promise<WatchEnd>,
-  io: Console,
-  now: (c: ClusterClient) => void,
-): Promise<Exit> {
-  let e = await end;
-  for (let hops = 0; hops < 10_000; hops++) {
-    if ("exit" in e) return e.exit;
-    const from = client.seqOf(pid);
-    client.close();
-    let url = e.moved.url;
-    for (let tries = 0; ; tries++) {
-      try {
-        client = await ClusterClient.open(url, r.secret);
-        now(client);
-        e = await client.attach(pid, from, io.out);
-        break;
-      } catch (err) {
-        client.close();
-        if (tries >= 50) throw err;
-        // it moved on again before we got there (or ps is a heartbeat behind): look it up anew
-        await new Promise((res) => setTimeout(res, 100));
-        url = await whereIs(r, pid).catch(() => url);
-      }
-    }
-  }
-  throw new MigrantError(`process ${pid} keeps moving; stopped following it`);
 }
 
 export async function attach(pid: string, r: Remote, io: Console = stdio): Promise<number> {
