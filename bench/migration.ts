@@ -5,6 +5,7 @@
 // and the stop-and-copy rate against the link's measured rate.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { spawnNode } from "../host/cluster/spawn.js";
 import { join } from "node:path";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +15,6 @@ import { EXAMPLES, ROOT } from "../host/paths.js";
 import { STRATEGIES, type MigrationStats } from "../host/migration/options.js";
 import { percentile } from "./stats.js";
 
-const BIN = join(ROOT, "dist", "host", "cli", "bin.js");
 
 export interface MigrationRow {
   strategy: string;
@@ -28,18 +28,9 @@ export interface MigrationRow {
   mbpsP50: number;
 }
 
-function startNode(name: string, join?: string): Promise<{ child: ChildProcess; url: string }> {
-  const args = [BIN, "node", "--name", name, "--port", "0", ...(join ? ["--join", join] : [])];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening on (ws:\/\/\S+)/.exec(buf);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.once("exit", (c) => reject(new Error(`node ${name} exited (${c})`)));
-  });
+async function startNode(name: string, join?: string): Promise<{ child: ChildProcess; url: string }> {
+  const n = spawnNode(name, join ? ["--join", join] : [], () => undefined);
+  return { child: n.child, url: await n.url };
 }
 
 export async function measureMigration(reps: number, mib: number, log: (s: string) => void): Promise<MigrationRow[]> {

@@ -1,10 +1,8 @@
 // Running the real `migrant` command and real nodes as child processes.
 
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { ROOT } from "../host/paths.js";
-
-export const BIN = join(ROOT, "dist", "host", "cli", "bin.js");
+import { BIN, spawnNode } from "../host/cluster/spawn.js";
+export { BIN };
 
 export interface Result {
   code: number;
@@ -36,18 +34,13 @@ export interface RunningNode {
 
 /** Starts `migrant node --name NAME --port 0 ...ARGS` and waits until it listens. */
 export async function startNode(name: string, args: string[], env: Record<string, string> = {}): Promise<RunningNode> {
-  const child = spawn(process.execPath, [BIN, "node", "--name", name, "--port", "0", ...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
   const output: string[] = [];
   const waiters: Array<() => void> = [];
-  const take = (chunk: Buffer) => {
-    output.push(...lines(chunk.toString()));
+  const spawned = spawnNode(name, args, (line) => {
+    output.push(line);
     for (const w of waiters.splice(0)) w();
-  };
-  child.stdout!.on("data", take);
-  child.stderr!.on("data", take);
+  }, { ...process.env, ...env });
+  const child = spawned.child;
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   const waitFor = (pattern: RegExp, ms = 10_000) =>
     new Promise<string>((resolve, reject) => {
@@ -62,15 +55,13 @@ export async function startNode(name: string, args: string[], env: Record<string
       check();
       void exited.then(() => setTimeout(check, 50));
     });
-  const node = { name, url: "", child, output, exited, waitFor };
-  const line = await Promise.race([
-    waitFor(/listening on ws:\/\//),
-    exited.then((code) => {
-      throw new Error(`node ${name} exited (${code}) before listening:\n${output.join("\n")}`);
-    }),
-  ]);
-  node.url = /(ws:\/\/\S+)/.exec(line)![1];
-  return node;
+  try {
+    const url = await spawned.url;
+    return { name, url, child, output, exited, waitFor };
+  } catch {
+    await exited;
+    throw new Error(`node ${name} exited before listening:\n${output.join("\n")}`);
+  }
 }
 
 /** Polls `check` until it returns a value (bounded: `ms` in all). */

@@ -11,8 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { EXAMPLES, ROOT } from "../paths.js";
-
-const BIN = join(ROOT, "dist", "host", "cli", "bin.js");
+import { BIN, spawnNode } from "../cluster/spawn.js";
 const OUT = join(ROOT, "build");
 const show = (s: string) => process.stdout.write(s + "\n");
 
@@ -38,25 +37,11 @@ function stopAll(): void {
   for (const n of nodes) n.kill("SIGINT");
 }
 
-function startNode(name: string, ...args: string[]): Promise<string> {
+async function startNode(name: string, ...args: string[]): Promise<string> {
   show(`\n$ migrant node --name ${name} --port 0 ${args.join(" ")}    # in its own terminal`);
-  const child = spawn(process.execPath, [BIN, "node", "--name", name, "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  nodes.push(child);
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        show(`  ${name} | ${line}`);
-        const m = /listening on (ws:\/\/\S+)/.exec(line);
-        if (m) resolve(m[1]);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`node ${name} exited (${code})`)));
-  });
+  const n = spawnNode(name, args, (line) => show(`  ${name} | ${line}`));
+  nodes.push(n.child);
+  return n.url;
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
