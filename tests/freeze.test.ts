@@ -100,7 +100,9 @@ describe("repeated freezing", () => {
     const g = EXAMPLE_GUESTS.find((x) => x.name === "counter")!;
     const image = await guestImage(g);
     const reference = await runToEnd(image, ["5"]);
-    const r = await runWithFreezes(image, ["5"], [150, 120, 130]);
+    // Each freeze 30 ms after a line: the counter prints, then sleeps 100 ms,
+    // so it is asleep then however slowly the worker started.
+    const r = await runWithFreezes(image, ["5"], [30, 40, 20], [], true);
     expect(r.lines).toEqual(reference.lines);
     expect(r.freezes).toBe(3);
     for (const s of r.snapshots) {

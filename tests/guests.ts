@@ -90,12 +90,20 @@ export async function runWithFreezes(
   args: string[],
   delays: number[],
   variants: Variant[] = [],
+  /** count each delay from the guest's next output line instead of from the last restore */
+  fromLine = false,
 ): Promise<Run> {
   const lines: string[] = [];
-  const onOutput = (l: string) => lines.push(l);
+  let lineSeen: (() => void) | null = null;
+  const onOutput = (l: string) => {
+    lines.push(l);
+    lineSeen?.();
+  };
   let p = GuestProcess.start(image, { pid: "A.1", node: "A", args, onOutput });
   const snapshots: Snapshot[] = [];
   for (const [i, delay] of delays.entries()) {
+    if (fromLine) await Promise.race([new Promise<void>((r) => (lineSeen = r)), p.exited]);
+    lineSeen = null;
     await sleep(delay);
     const state = await p.freeze();
     if (!state) break;

@@ -38,9 +38,21 @@ async function nodeNamed(c: ClusterClient, name: string): Promise<NodeInfo> {
 
 /** A client connected to the node that runs `pid`. */
 async function openAt(r: Remote, pid: string): Promise<{ client: ClusterClient; proc: ProcInfo }> {
-  const entry = await open(r);
+  let entry = await open(r);
   try {
-    const proc = (await entry.ps()).find((p) => p.pid === pid);
+    let proc = (await entry.ps()).find((p) => p.pid === pid);
+    const origin = pid.slice(0, pid.lastIndexOf("."));
+    if (!proc && origin && origin !== entry.node) {
+      // The entry node learns of other nodes' processes from heartbeats; a
+      // process started a moment ago is known for sure by the node that
+      // named it (it runs it, or knows where it went).
+      const n = (await entry.nodes()).find((x) => x.name === origin && x.state === "up");
+      if (n) {
+        entry.close();
+        entry = await ClusterClient.open(n.url, r.secret);
+        proc = (await entry.ps()).find((p) => p.pid === pid);
+      }
+    }
     if (!proc) throw new MigrantError(`no process ${pid} in the cluster (see \`migrant ps\`)`);
     if (proc.state === "lost") throw new MigrantError(`process ${pid} was lost with node ${proc.node}`);
     if (proc.node === entry.node) return { client: entry, proc };
