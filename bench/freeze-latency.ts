@@ -1,13 +1,14 @@
 // Freeze latency: the time from a freeze request (interrupt word set) to the
-// node hearing that the guest has unwound, at random moments of each guest's
-// run; and the time to capture the snapshot of the frozen process.
+// node hearing that the guest has unwound, at random moments of each
+// workload's run (after its first output line); and the time to capture the
+// snapshot of the frozen process.
 
 import { join } from "node:path";
 import { buildCached } from "../host/build/cache.js";
 import { Image } from "../host/image.js";
 import { GuestProcess } from "../host/process.js";
-import { EXAMPLES } from "../host/paths.js";
-import { WORKLOADS } from "./overhead.js";
+import { OVERHEAD_ARGS } from "./overhead.js";
+import { WORKLOAD_DIR } from "./workloads.js";
 import { percentile } from "./stats.js";
 
 export interface LatencyRow {
@@ -18,10 +19,10 @@ export interface LatencyRow {
   captureP50Ms: number;
 }
 
-export async function measureFreezeLatency(samples: number, log: (s: string) => void): Promise<LatencyRow[]> {
+export async function measureFreezeLatency(workloads: string[], samples: number, log: (s: string) => void): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
-  for (const w of [{ name: "counter", args: ["0"] }, ...WORKLOADS]) {
-    const image = Image.fromBytes(await buildCached(join(EXAMPLES, `${w.name}.ts`), {}, () => undefined), w.name);
+  for (const w of workloads.map((name) => ({ name, args: OVERHEAD_ARGS[name] }))) {
+    const image = Image.fromBytes(await buildCached(join(WORKLOAD_DIR, `${w.name}.ts`), {}, () => undefined), w.name);
     const freeze: number[] = [];
     const capture: number[] = [];
     for (let i = 0; i < samples; i++) {

@@ -1,8 +1,9 @@
-// Instrumentation overhead: each example guest's run time (inside its worker)
-// in each module variant, against an uninstrumented build of the same source
-// with the same asc flags. Runs are interleaved (baseline, plain, track,
-// postcopy, baseline, ...) so that a noisy neighbour hurts all alike; the
-// median of the repetitions is reported.
+// Instrumentation overhead: each workload's run time (inside its worker) for
+// a fixed amount of work in each module variant, against an uninstrumented
+// build of the same source with the same asc flags. Runs are interleaved
+// (baseline, plain, track, postcopy, baseline, ...) so that a noisy neighbour
+// hurts all alike; the median of the repetitions is reported. Run time for a
+// fixed amount of work is the inverse of the rate, so the ratio is the same.
 
 import { join } from "node:path";
 import { buildPlain } from "../host/build/build.js";
@@ -11,18 +12,19 @@ import { Image } from "../host/image.js";
 import { GuestProcess } from "../host/process.js";
 import { VARIANT_NAMES, type Variant } from "../host/instrument/variants.js";
 import type { Layout } from "../host/memory/layout.js";
-import { EXAMPLES } from "../host/paths.js";
 import { geomean, median } from "./stats.js";
+import { WORKLOAD_DIR } from "./workloads.js";
 
-/** The compute-bound example guests with benchmark-sized arguments (counter only sleeps). */
-export const WORKLOADS: Array<{ name: string; args: string[] }> = [
-  { name: "recursion", args: [] },
-  { name: "indirect", args: [] },
-  { name: "strings", args: [] },
-  { name: "float", args: [] },
-  { name: "bytes", args: ["16", "1000"] },
-  { name: "grow", args: [] },
-];
+/** Each workload at 16 MiB with about a second of work (idle sleeps most of its time, as it should). */
+export const OVERHEAD_ARGS: Record<string, string[]> = {
+  kvstore: ["16", "3000000"],
+  life: ["16", "3"],
+  nbody: ["0", "1500000"],
+  sort: ["16", "3"],
+  hash: ["16", "1"],
+  gc: ["16", "500000"],
+  idle: ["16", "20"],
+};
 
 export interface OverheadRow {
   guest: string;
@@ -38,10 +40,11 @@ async function timeRun(start: () => GuestProcess): Promise<number> {
   return p.runMs;
 }
 
-export async function measureOverhead(reps: number, log: (s: string) => void): Promise<{ rows: OverheadRow[]; geomean: Record<Variant, number> }> {
+export async function measureOverhead(workloads: string[], reps: number, log: (s: string) => void): Promise<{ rows: OverheadRow[]; geomean: Record<Variant, number> }> {
   const rows: OverheadRow[] = [];
-  for (const w of WORKLOADS) {
-    const file = join(EXAMPLES, `${w.name}.ts`);
+  for (const name of workloads) {
+    const w = { name, args: OVERHEAD_ARGS[name] };
+    const file = join(WORKLOAD_DIR, `${name}.ts`);
     log(`overhead: ${w.name} (building)`);
     const image = Image.fromBytes(await buildCached(file, {}, () => undefined), w.name);
     const plain = await buildPlain(file, { stderr: process.stderr });

@@ -1,82 +1,107 @@
-// `npm run bench`: the VM core's figures, printed and written to
-// bench/results/<date>-vm.json. Options: --reps N (overhead repetitions,
-// default 3), --samples N (freezes per guest, default 15), --quick, and
-// --migration-only (skip the overhead and freeze-latency parts).
+// `migrant bench` (and `npm run bench`): the floor of this machine, the
+// instrumentation overhead and freeze latency of each workload, then the
+// downtime suite (workload x strategy x size on two real nodes). Prints the
+// tables and the targets, and writes bench/results/<date>.json and
+// bench/results/<date>.html (self-contained, with every chart), plus
+// bench/results/latest-downtime.svg (the README's chart) and latest.md (its table).
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { cpus } from "node:os";
-import { ROOT } from "../host/paths.js";
+import { cpus, tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
+import { readSecret } from "../host/net/auth.js";
+import type { Strategy } from "../host/migration/options.js";
 import { measureOverhead } from "./overhead.js";
-import { measureFreezeLatency } from "./freeze-latency.js";
-import { measureLinkRate, measureMigration } from "./migration.js";
+import { measureFreezeLatency, type LatencyRow } from "./freeze-latency.js";
+import { measureFloor } from "./floor.js";
+import { setupLink, type NetLink } from "./link.js";
+import { runSuite, summarize } from "./suite.js";
+import { downtimeChart, htmlReport, markdownTable, textReport, floorLine } from "./report.js";
+import type { BenchResult } from "./result.js";
 import { table } from "./stats.js";
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench: ${name} takes a whole number >= 1\n`);
-    process.exit(2);
-  }
-  return n;
+export interface BenchOptions {
+  workloads: string[];
+  strategies: Strategy[];
+  sizes: number[];
+  reps: number;
+  quick: boolean;
+  overhead: boolean;
+  /** tbf rate for --link (e.g. "1gbit"), or null for loopback */
+  link: string | null;
+  delayMs: number;
+  out: string;
 }
 
-const quick = process.argv.includes("--quick");
-const reps = option("--reps", quick ? 1 : 3);
-const samples = option("--samples", quick ? 5 : 15);
-const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+export async function runBench(o: BenchOptions, log: (s: string) => void = (s) => process.stderr.write(`bench: ${s}\n`)): Promise<BenchResult> {
+  let link: NetLink | null = null;
+  let linkInfo: BenchResult["link"] = null;
+  let secretDir: string | null = null;
+  if (o.link) {
+    link = setupLink(o.link, o.delayMs, (why) => {
+      log(why);
+      linkInfo = { refused: why };
+    });
+    if (link) {
+      for (const n of link.notes) log(n);
+      linkInfo = { rate: link.rate, delayMs: link.delayMs, notes: link.notes };
+    }
+  }
+  const onSignal = () => {
+    link?.teardown();
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  try {
+    // nodes that listen off loopback need a cluster secret
+    let secretFile: string | null = null;
+    if (link) {
+      secretDir = mkdtempSync(join(tmpdir(), "migrant-bench-"));
+      secretFile = join(secretDir, "secret");
+      writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+    }
+    const secret = readSecret(secretFile ?? undefined);
 
-const migrationOnly = process.argv.includes("--migration-only");
-const overhead = migrationOnly ? { rows: [], geomean: { plain: NaN, track: NaN, postcopy: NaN } } : await measureOverhead(reps, log);
-const latency = migrationOnly ? [] : await measureFreezeLatency(samples, log);
-const linkMBps = await measureLinkRate();
-log(`link: ws loopback server->client ${linkMBps.toFixed(0)} MB/s`);
-const migration = await measureMigration(quick ? 2 : 5, 64, log);
+    const floor = await measureFloor(link, o.quick ? 32 : 128);
+    log(`floor: ${floorLine(floor)}`);
+    let overhead: BenchResult["overhead"] = null;
+    let latency: LatencyRow[] = [];
+    if (o.overhead) {
+      overhead = await measureOverhead(o.workloads, o.quick ? 1 : 3, log);
+      latency = await measureFreezeLatency(o.workloads, o.quick ? 5 : 15, log);
+    }
+    const suite = await runSuite({ workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, settleMs: o.quick ? 600 : 1000, link, log }, secretFile, secret);
+    const when = new Date().toISOString();
+    const result: BenchResult = {
+      when,
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+      options: { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, quick: o.quick },
+      link: linkInfo,
+      floor,
+      overhead,
+      suite,
+      rows: summarize(suite.runs),
+    };
 
-const x = (n: number) => `x${n.toFixed(2)}`;
-if (!migrationOnly) console.log("\nInstrumentation overhead (guest run time / uninstrumented build, median of " + reps + ")");
-if (!migrationOnly) console.log(
-  table(
-    ["guest", "baseline ms", "plain (polls+asyncify)", "track (+write barrier)", "postcopy (+presence)"],
-    [
-      ...overhead.rows.map((r) => [r.guest, r.baselineMs.toFixed(0), x(r.ratio.plain), x(r.ratio.track), x(r.ratio.postcopy)]),
-      ["geomean", "", x(overhead.geomean.plain), x(overhead.geomean.track), x(overhead.geomean.postcopy)],
-    ],
-  ),
-);
-if (!migrationOnly) console.log("\nFreeze latency (request -> unwound, as the node sees it) and capture time");
-if (!migrationOnly) console.log(
-  table(
-    ["guest", "samples", "freeze p50 ms", "freeze p99 ms", "capture p50 ms"],
-    latency.map((r) => [r.guest, r.samples, r.freezeP50Ms.toFixed(3), r.freezeP99Ms.toFixed(3), r.captureP50Ms.toFixed(3)]),
-  ),
-);
-
-console.log(`\nMigration of a guest that touched 64 MiB (bytes 64, rewriting it all the time), ${quick ? 2 : 5} runs per strategy; link rate ${linkMBps.toFixed(0)} MB/s`);
-console.log(
-  table(
-    ["strategy", "downtime p50 ms", "downtime p99 ms", "total p50 ms", "MB sent", "rounds", "faults", "stream MB/s", "stream / link"],
-    migration.map((r) => [
-      r.strategy,
-      r.downtimeP50Ms.toFixed(2),
-      r.downtimeP99Ms.toFixed(2),
-      r.totalP50Ms.toFixed(0),
-      r.mbSentP50.toFixed(1),
-      r.roundsP50,
-      r.faultsP50,
-      r.mbpsP50.toFixed(0),
-      (r.mbpsP50 / linkMBps).toFixed(2),
-    ]),
-  ),
-);
-
-const when = new Date().toISOString();
-const out = join(ROOT, "bench", "results", `${when.slice(0, 10)}-${migrationOnly ? "migration" : "vm"}.json`);
-mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-writeFileSync(
-  out,
-  JSON.stringify({ when, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, reps, samples, overhead, latency, linkMBps, migration }, null, 2),
-);
-console.log(`\nwritten to ${out}`);
+    console.log("\n" + textReport(result));
+    if (latency.length) {
+      console.log("\nFreeze latency (request -> unwound, as the node sees it) and capture time");
+      console.log(table(["workload", "samples", "freeze p50 ms", "freeze p99 ms", "capture p50 ms"], latency.map((r) => [r.guest, r.samples, r.freezeP50Ms.toFixed(3), r.freezeP99Ms.toFixed(3), r.captureP50Ms.toFixed(3)])));
+    }
+    mkdirSync(o.out, { recursive: true });
+    const base = join(o.out, when.slice(0, 10));
+    writeFileSync(`${base}.json`, JSON.stringify({ ...result, latency }, null, 1));
+    writeFileSync(`${base}.html`, htmlReport(result));
+    const sizes = [...new Set(result.rows.map((r) => r.sizeMiB))].sort((a, b) => a - b);
+    if (sizes.length) {
+      writeFileSync(join(o.out, "latest-downtime.svg"), downtimeChart(result, sizes.includes(64) ? 64 : sizes[0]));
+      writeFileSync(join(o.out, "latest.md"), markdownTable(result) + "\n");
+    }
+    console.log(`\nwritten: ${base}.json, ${base}.html${sizes.length ? `, ${join(o.out, "latest-downtime.svg")}, ${join(o.out, "latest.md")}` : ""}`);
+    return result;
+  } finally {
+    process.off("SIGINT", onSignal);
+    link?.teardown();
+    if (secretDir) rmSync(secretDir, { recursive: true, force: true });
+  }
+}

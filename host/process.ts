@@ -139,9 +139,9 @@ export class GuestProcess {
    * memory resumes it (the variants share one Asyncify layout). This process
    * object is released; the returned one runs.
    */
-  async switchVariant(variant: Variant): Promise<GuestProcess> {
+  async switchVariant(variant: Variant, warm?: GuestProcess): Promise<GuestProcess> {
     if (this.state !== "frozen" || !this.frozen || !this.image) throw new ProcessStateError(`process ${this.pid} is not frozen`);
-    const next = GuestProcess.prepare(this.image, this.memory, { ...this.opts, variant });
+    const next = warm ?? this.warm(variant);
     await next.ready;
     const state = this.frozen;
     await this.release();
@@ -151,6 +151,46 @@ export class GuestProcess {
     // memory holds the module's initial data segments: nobody may copy it yet.
     await next.resumed;
     return next;
+  }
+
+  /**
+   * A worker of `variant` started now on this process's memory, waiting: hand
+   * it to switchVariant after the freeze, and the pause no longer includes
+   * starting a worker.
+   */
+  warm(variant: Variant): GuestProcess {
+    if (!this.image) throw new ProcessStateError(`process ${this.pid} has no image to switch`);
+    return GuestProcess.prepare(this.image, this.memory, { ...this.opts, variant });
+  }
+
+  /**
+   * Moves a running process to `variant` with the shortest pause: warm the new
+   * worker first, then freeze and switch. Resolves with the process that runs
+   * now, or null if it ended meanwhile (the warm worker is dropped). If the
+   * freeze fails (its stack did not fit), it rejects and the process runs on
+   * in its variant.
+   */
+  async toVariant(variant: Variant): Promise<GuestProcess | null> {
+    if (this.variant === variant) return this;
+    const next = this.warm(variant);
+    await next.ready;
+    let state: FrozenState | null;
+    try {
+      state = this.running ? await this.freeze() : null;
+    } catch (e) {
+      await next.kill("not needed");
+      throw e;
+    }
+    if (!state) {
+      await next.kill("not needed");
+      return null;
+    }
+    try {
+      return await this.switchVariant(variant, next);
+    } catch (e) {
+      await next.kill("not needed");
+      throw e;
+    }
   }
 
   /** The dirty map (one byte per tracked page; written by the track and postcopy variants). */

@@ -10,10 +10,10 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs `migrant ARGS` to its end (60 s at most). */
-export function migrant(args: string[], env: Record<string, string> = {}): Promise<Result> {
+/** Runs `migrant ARGS` to its end (60 s at most, unless told). */
+export function migrant(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (err as unknown as { code?: unknown }).code : 0;
       resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
     });

@@ -17,7 +17,7 @@ export function main(): i32 {
     map.set(k, v);
     since++;
     if ((i & 4095) == 0 && now() - lastTick >= 100) {
-      print("tick " + since.toString() + " 0");
+      print("tick " + since.toString() + " 0 " + now().toString());
       since = 0;
       lastTick = now();
     }

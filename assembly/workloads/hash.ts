@@ -55,7 +55,7 @@ export function main(): i32 {
       block(data, at);
       since++;
       if ((at & 0xffff) == 0 && now() - lastTick >= 100) {
-        print("tick " + since.toString() + " 0");
+        print("tick " + since.toString() + " 0 " + now().toString());
         since = 0;
         lastTick = now();
       }

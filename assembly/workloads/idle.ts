@@ -1,7 +1,7 @@
 // idle: a service that mostly sleeps and answers now and then; holds a large
 // buffer it wrote once (a lot of memory, almost no writes).
 // args: [MiB] (default 64), [answers] (default 40)
-import { print, sleep, args } from "migrant";
+import { print, sleep, now, args } from "migrant";
 
 export function main(): i32 {
   const a = args();
@@ -15,7 +15,7 @@ export function main(): i32 {
     const at = (q * 104729) % data.length;
     check = check * 31 + data[at];
     data[at] = <u8>(data[at] + 1);
-    print("tick 1 0");
+    print("tick 1 0 " + now().toString());
   }
   print("done " + answers.toString() + " " + check.toString());
   return 0;

@@ -2,7 +2,7 @@
 // with a skewed key distribution (write-heavy, large working set). Records when
 // each request completed, so that the longest gap a client would see is known.
 // args: [MiB] (default 64), [requests] (default 2000000)
-// prints "tick <requests since last tick> <longest gap ms>" about every 100 ms,
+// prints "tick <requests since last tick> <longest gap ms> <now ms>" about every 100 ms,
 // then "done <requests> <checksum>".
 import { print, now, args } from "migrant";
 
@@ -38,7 +38,7 @@ export function main(): i32 {
       if (t - last > gap) gap = t - last;
       last = t;
       if (t - lastTick >= 100) {
-        print("tick " + since.toString() + " " + gap.toString());
+        print("tick " + since.toString() + " " + gap.toString() + " " + t.toString());
         since = 0;
         gap = 0;
         lastTick = t;

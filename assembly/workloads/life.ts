@@ -28,7 +28,7 @@ export function main(): i32 {
       }
       rows++;
       if ((r & 63) == 0 && now() - lastTick >= 100) {
-        print("tick " + rows.toString() + " 0");
+        print("tick " + rows.toString() + " 0 " + now().toString());
         rows = 0;
         lastTick = now();
       }

@@ -41,7 +41,7 @@ export function main(): i32 {
     for (let i = 0; i < N; i++) { px[i] += dt * vx[i]; py[i] += dt * vy[i]; pz[i] += dt * vz[i]; }
     since++;
     if ((s & 4095) == 0 && now() - lastTick >= 100) {
-      print("tick " + since.toString() + " 0");
+      print("tick " + since.toString() + " 0 " + now().toString());
       since = 0;
       lastTick = now();
     }

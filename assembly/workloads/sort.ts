@@ -10,16 +10,18 @@ export function main(): i32 {
   const arr = new Int32Array(n);
   let x: u32 = 88172645;
   let check: u64 = 0;
-  let lastTick = now();
+  let lastTick = now(), since = 0;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < n; i++) {
       x ^= x << 13; x ^= x >> 17; x ^= x << 5;
       unchecked((arr[i] = <i32>x));
     }
     arr.sort();
+    since += n;
     for (let i = 0; i < n; i += 4099) check = check * 31 + <u64>(<u32>arr[i]);
     if (now() - lastTick >= 100) {
-      print("tick 1 0");
+      print("tick " + since.toString() + " 0 " + now().toString());
+      since = 0;
       lastTick = now();
     }
   }

@@ -13,6 +13,7 @@ import { attach, cancelMigration, drain, kill, migrate, nodes, ps, runRemote, ty
 import { STRATEGIES, type Strategy } from "../migration/options.js";
 import { runNode } from "./node-command.js";
 import { readSecret } from "../net/auth.js";
+import { DEFAULT_RESULTS, WORKLOAD_NAMES } from "../../bench/workloads.js";
 
 const size = (what: string) => (v: string) => {
   try {
@@ -214,6 +215,44 @@ export function program(): Command {
   remoteFlags(p.command("kill").description("end a process").argument("<pid>")).action(async (pid: string, f: RemoteFlags) => {
     process.exitCode = await kill(pid, toRemote(f));
   });
+
+  p.command("bench")
+    .description("the downtime benchmark: two real nodes, each workload x strategy x memory size, with a report")
+    .option("--quick", "a few minutes: 64 MiB only, one run each, overhead measured once")
+    .option("--workloads <list>", `comma-separated, of ${WORKLOAD_NAMES.join(",")} (default: all)`)
+    .option("--strategies <list>", `comma-separated, of ${STRATEGIES.join(",")} (default: all)`)
+    .option("--sizes <list>", "memory sizes in MiB, comma-separated, each 1..1000 (default 16,64,256,1000; --quick: 64)")
+    .option("--reps <n>", "migrations per workload, size and strategy (default 3; --quick: 1)", count("--reps"))
+    .option("--link [rate]", "run the nodes in two network namespaces joined by a veth capped at this rate (tc tbf; needs root)")
+    .option("--delay <ms>", "with --link: added delay each way, where the kernel has netem", millis, 0.5)
+    .option("--no-overhead", "skip the overhead and freeze-latency measurements")
+    .option("--out <dir>", "where to write the results", DEFAULT_RESULTS)
+    .action(async (f: { quick?: boolean; workloads?: string; strategies?: string; sizes?: string; reps?: number; link?: string | boolean; delay: number; overhead: boolean; out: string }) => {
+      const list = (v: string | undefined, all: readonly string[], what: string) => {
+        if (v === undefined) return [...all];
+        const items = v.split(",").map((x) => x.trim()).filter(Boolean);
+        const bad = items.filter((x) => !all.includes(x));
+        if (bad.length || !items.length) throw new UsageError(`${what}: ${bad.join(", ") || "nothing given"} (choose from ${all.join(", ")})`);
+        return items;
+      };
+      const sizes = (f.sizes ?? (f.quick ? "64" : "16,64,256,1000")).split(",").map((x) => Number(x.trim()));
+      if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) {
+        throw new UsageError(`--sizes: "${f.sizes}" must be whole MiB from 1 to 1000 (the workloads' arrays must stay under AssemblyScript's 1 GiB block limit)`);
+      }
+      if (f.reps === 0) throw new UsageError("--reps must be at least 1");
+      const { runBench } = await import("../../bench/run.js"); // the toolchain loads only for this command
+      await runBench({
+        workloads: list(f.workloads, WORKLOAD_NAMES, "--workloads"),
+        strategies: list(f.strategies, STRATEGIES, "--strategies") as Strategy[],
+        sizes,
+        reps: f.reps ?? (f.quick ? 1 : 3),
+        quick: !!f.quick,
+        overhead: f.overhead,
+        link: f.link === true ? "1gbit" : f.link || null,
+        delayMs: f.delay,
+        out: f.out,
+      });
+    });
 
   p.command("resume")
     .description("continue a process from a snapshot file, to its end")

@@ -54,9 +54,13 @@ interface Proc {
   /** the last output lines [seq, line], replayed to a client that attaches or follows a move */
   ring: Array<[number, string]>;
   migrating: { mid: number; cancel: boolean } | null;
+  /** after a post-copy arrival: until every page is here and it runs the plain variant again */
+  settling: Promise<void> | null;
 }
 
 const MAX_ENDED = 200;
+/** how long a migration request waits for a post-copy arrival to have all its pages */
+const SETTLE_WAIT_MS = 30_000;
 const RING = 1000;
 /** migration messages from the destination to the source, and from the source to the destination */
 const TO_SOURCE = new Set(["migAccept", "migRefuse", "needModule", "migResumed", "migFault", "migDone"]);
@@ -339,6 +343,7 @@ export class ClusterNode {
       seq: 0,
       ring: [],
       migrating: null,
+      settling: null,
       info: {
         pid,
         node: this.o.name,
@@ -455,6 +460,12 @@ export class ClusterNode {
     if (!proc) throw new MigrantError(`no process ${m.pid} on node ${this.o.name}`);
     if (proc.info.state !== "running" || !proc.process) throw new MigrantError(`process ${m.pid} is not running (${proc.info.state})`);
     if (proc.migrating) throw new MigrantError(`process ${m.pid} is already migrating`);
+    if (proc.settling) {
+      const ok = await Promise.race([proc.settling.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), SETTLE_WAIT_MS))]);
+      if (!ok) throw new MigrantError(`process ${m.pid} is still receiving its pages from its last post-copy migration; migrate it once they have arrived`);
+      if (proc.info.state !== "running" || !proc.process) throw new MigrantError(`process ${m.pid} is not running (${proc.info.state})`);
+      if (proc.migrating) throw new MigrantError(`process ${m.pid} is already migrating`);
+    }
     if (m.to === this.o.name) throw new MigrantError(`process ${m.pid} already runs on ${m.to}`);
     const member = this.membership.members.get(m.to);
     if (!member || member.state !== "up" || !member.link?.open) {
@@ -544,6 +555,24 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * Once a post-copy arrival has all its pages, the presence barrier has
+   * nothing left to do: switch to the plain variant (warm worker, one short
+   * freeze) so that the process stops paying for it.
+   */
+  private async backToPlain(proc: Proc): Promise<void> {
+    try {
+      const gp = proc.process;
+      if (!gp?.running) return;
+      const next = await gp.toVariant("plain");
+      if (next && proc.process === gp) this.attachProcess(proc, next);
+    } catch (e) {
+      this.event(`process ${proc.info.pid} keeps its post-copy variant: ${(e as Error).message}`);
+    } finally {
+      proc.settling = null;
+    }
+  }
+
   private async beginImmigration(link: Link, m: MessageOf<"migBegin">, key: string): Promise<void> {
     const entry: Incoming = { mailbox: new Mailbox(), immigration: null };
     this.incoming.set(key, entry);
@@ -569,6 +598,7 @@ export class ClusterNode {
         this.procs.set(m.pid, proc);
         this.attachProcess(proc, gp);
         this.event(`process ${m.pid} arrived from ${link.peer} (${info.strategy})`);
+        if (variant !== "plain") proc.settling = entry.immigration!.settled.then(() => this.backToPlain(proc));
       },
       onDiscarded: (reason) => {
         this.event(`incoming migration of ${m.pid} from ${link.peer} dropped: ${reason}`);

@@ -39,15 +39,25 @@ export interface ImmigrationContext {
   onDiscarded(reason: string): void;
 }
 
+/** How many fault times a migration's statistics keep (for the benchmark's faults-over-time chart). */
+const FAULT_TIMES = 20_000;
+
 export class Immigration {
   readonly proc: GuestProcess;
   private readonly memory: WebAssembly.Memory;
   private missing: Set<number> | null = null;
   private asked = new Map<number, number>();
   private latencies: number[] = [];
+  /** when each fault was asked for, in ms since the guest resumed here (the first FAULT_TIMES) */
+  private faultTimes: number[] = [];
+  private resumedAt = 0;
+  /** resolves when every page is here (post-copy), or the immigration ended otherwise */
+  readonly settled: Promise<void>;
+  private settle!: () => void;
   private finished = false;
 
   constructor(private readonly ctx: ImmigrationContext) {
+    this.settled = new Promise((r) => (this.settle = r));
     this.memory = newMemory(ctx.image.layout, ctx.memoryPages);
     this.proc = GuestProcess.prepare(ctx.image, this.memory, {
       pid: ctx.pid,
@@ -56,7 +66,11 @@ export class Immigration {
       variant: ctx.variant,
       onOutput: ctx.onOutput,
       onFault: (page) => {
-        if (!this.asked.has(page)) this.asked.set(page, performance.now());
+        if (!this.asked.has(page)) {
+          const t = performance.now();
+          this.asked.set(page, t);
+          if (this.faultTimes.length < FAULT_TIMES) this.faultTimes.push(Math.round((t - this.resumedAt) * 100) / 100);
+        }
         ctx.link.send({ t: "migFault", mid: ctx.mid, page });
       },
     });
@@ -109,17 +123,22 @@ export class Immigration {
       this.missing = new Set(absent);
     }
     await this.proc.ready;
+    this.resumedAt = performance.now();
     this.proc.go(frozen);
     const at = await this.proc.resumed;
     this.ctx.link.send({ t: "migResumed", mid: this.ctx.mid, at });
     this.ctx.onArrived(this.proc, seq);
     if (this.missing && this.missing.size === 0) this.complete();
-    if (!this.missing) this.finished = true;
+    if (!this.missing) {
+      this.finished = true;
+      this.settle();
+    }
   }
 
   private complete(): void {
     if (this.finished) return;
     this.finished = true;
+    this.settle();
     this.ctx.link.send({
       t: "migDone",
       mid: this.ctx.mid,
@@ -127,6 +146,7 @@ export class Immigration {
         faults: this.asked.size,
         faultP50Us: Math.round(percentile(this.latencies, 50) || 0),
         faultP99Us: Math.round(percentile(this.latencies, 99) || 0),
+        faultTimesMs: this.faultTimes,
       },
     });
   }
@@ -141,6 +161,7 @@ export class Immigration {
   discard(reason: string): void {
     if (this.finished) return;
     this.finished = true;
+    this.settle();
     void this.proc.kill(reason);
     this.ctx.onDiscarded(reason);
   }
@@ -150,6 +171,7 @@ export class Immigration {
     if (this.postCopying) {
       const n = this.missing!.size;
       this.finished = true;
+      this.settle();
       void this.proc.kill(`the source node died during post-copy with ${n} pages still missing; the process cannot continue`);
     } else if (!this.finished && !this.missing) {
       this.discard("the source node went away before the handover");

@@ -46,6 +46,8 @@ export interface MigrationStats {
   faults: number;
   faultP50Us: number;
   faultP99Us: number;
+  /** when the destination asked for each faulted page, ms after the guest resumed there (at most 20000) */
+  faultTimesMs: number[];
 }
 
 export interface Progress {

@@ -29,7 +29,7 @@ import type { Image } from "../image.js";
 import type { GuestProcess } from "../process.js";
 import type { FrozenState } from "../worker/messages.js";
 import { MigrantError } from "../errors.js";
-import { BATCH_PAGES, batchMessage, makeBatch, zeroBatch } from "./batch.js";
+import { BATCH_PAGES, PUSH_PAGES, PUSH_QUEUE_BYTES, batchMessage, makeBatch, zeroBatch } from "./batch.js";
 import { guestPages as pagesOf, splitZero } from "../memory/pages.js";
 import type { Mailbox } from "./mailbox.js";
 import type { MigrationOptions, MigrationStats, Progress } from "./options.js";
@@ -104,6 +104,7 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     faults: 0,
     faultP50Us: 0,
     faultP99Us: 0,
+    faultTimesMs: [],
   };
   let batches = 0;
   let streamStart = 0;
@@ -225,13 +226,13 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
       if (pending.size === 0) break;
       if (ctx.options.push) {
         const chunk: number[] = [];
-        while (chunk.length < BATCH_PAGES && next < order.length) {
+        while (chunk.length < PUSH_PAGES && next < order.length) {
           const p = order[next++];
           if (pending.delete(p)) chunk.push(p);
         }
         if (chunk.length) {
           ship(bytes, chunk);
-          await link.drain();
+          await link.drain(PUSH_QUEUE_BYTES);
           ctx.progress({ phase: "post-copy push", round: st.rounds, pagesLeft: pending.size, bytesSent: st.bytesSent, mbps: rate() });
         }
         await new Promise((r) => setImmediate(r)); // let fault requests overtake
@@ -275,10 +276,17 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
       // pre-copy rounds in the dirty-tracking variant. The dirty map is cleared
       // only while the process is frozen: from the switch on, every write marks
       // its page, and round 1's scan and copies come after that.
-      await frozen();
+      const warm = ctx.getProcess().warm("track");
+      await warm.ready;
       const tSwitch = now();
+      try {
+        await frozen();
+      } catch (e) {
+        await warm.kill("not needed");
+        throw e;
+      }
       ctx.getProcess().dirtyMap().fill(0);
-      ctx.setProcess(await ctx.getProcess().switchVariant("track"));
+      ctx.setProcess(await ctx.getProcess().switchVariant("track", warm));
       st.switchPauseMs = now() - tSwitch;
       let pages = nonZeroPages();
       for (;;) {
@@ -310,8 +318,8 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     }
     if (absent.length) {
       const done = await serve(absent);
-      const d = done.stats as { faults: number; faultP50Us: number; faultP99Us: number };
-      Object.assign(st, { faults: d.faults, faultP50Us: d.faultP50Us, faultP99Us: d.faultP99Us });
+      const d = done.stats as Pick<MigrationStats, "faults" | "faultP50Us" | "faultP99Us" | "faultTimesMs">;
+      Object.assign(st, { faults: d.faults, faultP50Us: d.faultP50Us, faultP99Us: d.faultP99Us, faultTimesMs: Array.isArray(d.faultTimesMs) ? d.faultTimesMs : [] });
     }
   } catch (e) {
     st.result = e instanceof MigrationFailed && e.cancelled ? "cancelled" : "failed";
@@ -324,7 +332,14 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
       } catch {
         /* it ended meanwhile: nothing to resume */
       }
-      if (p?.frozenState) p.resume();
+      if (p?.frozenState) {
+        // back to the variant without a write barrier (pre-copy had switched to it)
+        if (p.variant === "plain") p.resume();
+        else ctx.setProcess(await p.switchVariant("plain"));
+      } else if (p?.running && p.variant !== "plain") {
+        const q = await p.toVariant("plain").catch(() => p);
+        if (q) ctx.setProcess(q);
+      }
     } else {
       st.error = `after the handover: ${st.error}`;
     }

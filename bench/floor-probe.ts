@@ -1,0 +1,118 @@
+// The two ends of the link-floor measurement, each its own process (so that
+// under --link each can run in its own network namespace, like the nodes):
+//
+//   node floor-probe.js serve HOST      listens on HOST, prints its ws:// URL,
+//                                       echoes small messages, sinks uploads
+//                                       and sends downloads on request
+//   node floor-probe.js probe URL MiB   connects, measures, prints one JSON line
+//
+// What `probe` measures over one WebSocket, with the same `ws` options as the
+// cluster's links: round trips of an 8-byte message (p50/p99), MiB sent up
+// (client -> server, until the server says it has them all) and MiB sent down
+// (server -> client, from the request to the last byte), in 1 MiB messages.
+
+import { WebSocketServer, WebSocket } from "ws";
+
+const CHUNK = 1024 * 1024;
+const PINGS = 2000;
+
+export interface LinkFloor {
+  rttP50Us: number;
+  rttP99Us: number;
+  upMBps: number;
+  downMBps: number;
+}
+
+function serve(host: string): void {
+  const server = new WebSocketServer({ host, port: 0, maxPayload: 2 * CHUNK });
+  server.on("listening", () => {
+    const a = server.address() as { port: number };
+    process.stdout.write(`ws://${host}:${a.port}\n`);
+  });
+  server.on("connection", (ws) => {
+    let sunk = 0;
+    let want = 0;
+    ws.on("message", (d: Buffer, binary: boolean) => {
+      if (binary && d.length === 8) return ws.send(d); // a ping
+      if (binary) {
+        sunk += d.length;
+        if (want && sunk >= want) ws.send("got");
+        return;
+      }
+      const [cmd, n] = d.toString().split(" ");
+      if (cmd === "expect") {
+        want = Number(n);
+        sunk = 0;
+        ws.send("ready");
+      } else if (cmd === "send") {
+        const chunk = Buffer.alloc(CHUNK, 7);
+        for (let sent = 0; sent < Number(n); sent += CHUNK) ws.send(chunk);
+      }
+    });
+  });
+  process.on("SIGTERM", () => process.exit(0));
+}
+
+async function probe(url: string, mib: number): Promise<LinkFloor> {
+  const ws = new WebSocket(url, { maxPayload: 2 * CHUNK });
+  await new Promise((r, j) => {
+    ws.once("open", r);
+    ws.once("error", j);
+  });
+  const next = () => new Promise<Buffer>((r) => ws.once("message", (d: Buffer) => r(d)));
+  const rtts: number[] = [];
+  const ping = Buffer.alloc(8);
+  for (let i = 0; i < PINGS; i++) {
+    const t = performance.now();
+    const got = next();
+    ws.send(ping);
+    await got;
+    rtts.push((performance.now() - t) * 1000);
+  }
+  rtts.sort((a, b) => a - b);
+  const bytes = mib * CHUNK;
+
+  let got = next();
+  ws.send(`expect ${bytes}`);
+  await got;
+  const chunk = Buffer.alloc(CHUNK, 9);
+  got = next();
+  let t = performance.now();
+  for (let sent = 0; sent < bytes; sent += CHUNK) ws.send(chunk);
+  await got;
+  const upMBps = bytes / 1e6 / ((performance.now() - t) / 1000);
+
+  let received = 0;
+  const all = new Promise<void>((r) =>
+    ws.on("message", (d: Buffer) => {
+      received += d.length;
+      if (received >= bytes) r();
+    }),
+  );
+  t = performance.now();
+  ws.send(`send ${bytes}`);
+  await all;
+  const downMBps = bytes / 1e6 / ((performance.now() - t) / 1000);
+  ws.close();
+  return {
+    rttP50Us: rtts[Math.floor(rtts.length / 2)],
+    rttP99Us: rtts[Math.floor(rtts.length * 0.99)],
+    upMBps,
+    downMBps,
+  };
+}
+
+const [cmd, a, b] = process.argv.slice(2);
+if (cmd === "serve") serve(a);
+else if (cmd === "probe") {
+  probe(a, Number(b) || 64).then(
+    (r) => {
+      process.stdout.write(JSON.stringify(r) + "\n");
+      process.exit(0);
+    },
+    (e: Error) => {
+      process.stderr.write(`floor probe: ${e.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,65 @@
+// What one benchmark run writes to bench/results/<date>.json, and the targets
+// of issue 5 judged against it.
+
+import type { Floor } from "./floor.js";
+import type { OverheadRow } from "./overhead.js";
+import type { SuiteResult, SuiteRow } from "./suite.js";
+import type { Variant } from "../host/instrument/variants.js";
+
+export interface BenchResult {
+  when: string;
+  machine: { cpus: number; cpu: string | undefined; node: string };
+  options: { workloads: string[]; strategies: string[]; sizes: number[]; reps: number; quick: boolean };
+  /** the --link set-up, or why it was not used */
+  link: { rate: string; delayMs: number | null; notes: string[] } | { refused: string } | null;
+  floor: Floor;
+  overhead: { rows: OverheadRow[]; geomean: Record<Variant, number> } | null;
+  suite: SuiteResult;
+  rows: SuiteRow[];
+}
+
+export interface Target {
+  target: string;
+  met: boolean | null;
+  detail: string;
+}
+
+/** The floor link rate for a transfer in either direction. */
+export const linkMBps = (f: Floor) => Math.min(f.upMBps, f.downMBps);
+
+export function judgeTargets(r: BenchResult): Target[] {
+  const out: Target[] = [];
+  const at64 = r.rows.filter((x) => x.sizeMiB === 64);
+  const list = (rows: SuiteRow[]) => rows.map((x) => `${x.workload} ${x.sizeMiB} MiB ${x.downtimeP50Ms.toFixed(2)} ms`).join(", ");
+  const judge = (target: string, rows: SuiteRow[], ok: (x: SuiteRow) => boolean, none: string) => {
+    if (!rows.length) return out.push({ target, met: null, detail: none });
+    const bad = rows.filter((x) => !ok(x) || x.failed > 0);
+    out.push({ target, met: bad.length === 0, detail: bad.length ? `not met by ${list(bad)}` : `met by all ${rows.length}` });
+  };
+  judge(
+    "pre-copy downtime p50 <= 2 ms at 64 MiB (life excepted)",
+    at64.filter((x) => x.strategy === "precopy" && x.workload !== "life"),
+    (x) => x.downtimeP50Ms <= 2,
+    "no pre-copy run at 64 MiB in this run",
+  );
+  judge("post-copy downtime p50 <= 2 ms at every size", r.rows.filter((x) => x.strategy === "postcopy"), (x) => x.downtimeP50Ms <= 2, "no post-copy run in this run");
+  const link = linkMBps(r.floor);
+  const freeze = r.rows.filter((x) => x.strategy === "freeze" && x.mbSent >= 8); // tiny transfers measure latency, not rate
+  if (freeze.length) {
+    const bad = freeze.filter((x) => x.mbps < link / 2);
+    out.push({
+      target: `total freeze at >= half the link rate (${(link / 2).toFixed(0)} MB/s)`,
+      met: bad.length === 0,
+      detail: bad.length ? `below it: ${bad.map((x) => `${x.workload} ${x.sizeMiB} MiB ${x.mbps.toFixed(0)} MB/s`).join(", ")}` : `met by all ${freeze.length} (of >= 8 MB)`,
+    });
+  } else out.push({ target: "total freeze at >= half the link rate", met: null, detail: "no freeze run of >= 8 MB in this run" });
+  if (r.overhead) {
+    const g = r.overhead.geomean;
+    out.push({
+      target: "instrumentation overhead geomean <= 1.5x",
+      met: g.plain <= 1.5,
+      detail: `plain (what runs when not migrating) x${g.plain.toFixed(2)}; track x${g.track.toFixed(2)} during pre-copy; postcopy x${g.postcopy.toFixed(2)} during post-copy`,
+    });
+  } else out.push({ target: "instrumentation overhead geomean <= 1.5x", met: null, detail: "overhead not measured in this run" });
+  return out;
+}

@@ -1,0 +1,304 @@
+// The downtime benchmark: workload x strategy x memory size, on two real nodes.
+//
+// For each workload and size, the workload starts on node A with effectively
+// endless work and the benchmark follows its output (across moves, like
+// `migrant attach`). Once it has initialised its memory and reported for a
+// while, it is migrated back and forth, `reps` times with each strategy, with
+// `settleMs` of undisturbed running between migrations.
+//
+// The workloads print `tick <work since last tick> <longest gap ms> <guest
+// clock ms>`. A tick accounts for the work done since the previous one, spread
+// evenly over that interval; from that the benchmark gets the progress rate
+// around each migration (in 100 ms buckets, relative to the rate in the
+// `settleMs` before it), the progress lost to it (work that a steady rate would
+// have done in [start, end + settleMs] and was not done, in ms of that rate) and,
+// for kvstore, the longest gap between two completed requests that a client saw.
+// The guest clock is the node's wall clock, which is this machine's: the nodes
+// run here, in namespaces at most.
+
+import { join } from "node:path";
+import { spawnNode, type SpawnedNode } from "../host/cluster/spawn.js";
+import { ClusterClient } from "../host/cluster/client.js";
+import { buildCached } from "../host/build/cache.js";
+import { attach, migrate, type Remote } from "../host/cli/remote.js";
+import { WORKLOAD_DIR } from "./workloads.js";
+import type { MigrationStats, Strategy } from "../host/migration/options.js";
+import type { NetLink } from "./link.js";
+import { percentile } from "./stats.js";
+
+/** The workloads' second argument for "keep going until killed". */
+const ENDLESS = "2000000000";
+/** Benchmark builds may hold a 1000 MiB working set plus their runtime. */
+export const BENCH_MAX_MEMORY = 2 * 1024 ** 3;
+const BUCKET_MS = 100;
+
+export interface SuiteOptions {
+  workloads: string[];
+  strategies: Strategy[];
+  sizes: number[];
+  reps: number;
+  settleMs: number;
+  link: NetLink | null;
+  log: (s: string) => void;
+}
+
+export interface Tick {
+  /** guest clock, ms */
+  t: number;
+  work: number;
+  gapMs: number;
+}
+
+export interface MigrationRun {
+  workload: string;
+  sizeMiB: number;
+  strategy: Strategy;
+  rep: number;
+  /** the guest's linear memory when it moved, bytes */
+  memoryBytes: number;
+  stats: MigrationStats;
+  /** work per second in the settle window before the migration */
+  baselineRate: number;
+  /** progress lost to the migration, in ms of the baseline rate */
+  lostMs: number;
+  /** longest gap between two completed requests during [start, end + settle] (kvstore), and before it */
+  longestGapMs: number | null;
+  baselineGapMs: number | null;
+  /** progress rate / baseline, in BUCKET_MS buckets starting settleMs before the migration */
+  progress: number[];
+  /** the migration's end, ms after its start */
+  endMs: number;
+}
+
+export interface SuiteResult {
+  runs: MigrationRun[];
+  /** workload/size combinations that could not be measured, and why */
+  skipped: Array<{ workload: string; sizeMiB: number; reason: string }>;
+  bucketMs: number;
+  settleMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Work done in (a, b], each tick's work spread evenly over (previous tick, tick]. */
+export function workIn(ticks: Tick[], a: number, b: number): number {
+  let w = 0;
+  for (let i = 1; i < ticks.length; i++) {
+    const t0 = ticks[i - 1].t;
+    const t1 = ticks[i].t;
+    if (t1 <= a || t0 >= b || t1 <= t0) continue;
+    w += (ticks[i].work * (Math.min(b, t1) - Math.max(a, t0))) / (t1 - t0);
+  }
+  return w;
+}
+
+/** The figures of one migration from the ticks around it. */
+export function progressAround(ticks: Tick[], start: number, end: number, settleMs: number) {
+  const baselineRate = workIn(ticks, start - settleMs, start) / (settleMs / 1000);
+  const after = end + settleMs;
+  const lostMs = baselineRate > 0 ? ((after - start) / 1000 - workIn(ticks, start, after) / baselineRate) * 1000 : NaN;
+  const progress: number[] = [];
+  for (let t = start - settleMs; t < after; t += BUCKET_MS) {
+    const r = workIn(ticks, t, t + BUCKET_MS) / (BUCKET_MS / 1000);
+    progress.push(baselineRate > 0 ? Math.round((r / baselineRate) * 1000) / 1000 : 0);
+  }
+  // a tick's gap covers the time since the previous tick: the ones that end in the window
+  const gaps = (a: number, b: number) => ticks.filter((k) => k.t > a && k.t <= b).map((k) => k.gapMs);
+  const during = gaps(start, after + BUCKET_MS);
+  const before = gaps(start - settleMs, start);
+  return {
+    baselineRate,
+    lostMs,
+    progress,
+    longestGapMs: during.length ? Math.max(...during) : null,
+    baselineGapMs: before.length ? Math.max(...before) : null,
+  };
+}
+
+export function parseTick(line: string): Tick | null {
+  const m = /^tick (\d+) ([\d.]+) ([\d.]+)$/.exec(line);
+  return m ? { work: Number(m[1]), gapMs: Number(m[2]), t: Number(m[3]) } : null;
+}
+
+interface Node {
+  name: string;
+  spawned: SpawnedNode;
+  url: string;
+}
+
+async function startNodes(link: NetLink | null, secretFile: string | null, log: (s: string) => void): Promise<Node[]> {
+  const extra = (host: string | undefined) => [...(host ? ["--host", host] : []), ...(secretFile ? ["--secret-file", secretFile] : [])];
+  const lines: string[] = [];
+  const keep = (l: string) => {
+    lines.push(l);
+    if (lines.length > 200) lines.shift();
+  };
+  const a = spawnNode("A", extra(link?.a.host), keep, process.env, link?.a.ns);
+  const aUrl = await a.url;
+  const b = spawnNode("B", ["--join", aUrl, ...extra(link?.b.host)], keep, process.env, link?.b.ns);
+  const bUrl = await b.url;
+  log(`nodes: A at ${aUrl}, B at ${bUrl}${link ? ` (namespaces ${link.a.ns}/${link.b.ns}, tbf ${link.rate})` : ""}`);
+  return [
+    { name: "A", spawned: a, url: aUrl },
+    { name: "B", spawned: b, url: bUrl },
+  ];
+}
+
+/** Waits (bounded) until `ok()` holds. */
+async function until(ok: () => boolean, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error(`${what}: not within ${Math.round(ms / 1000)} s`);
+    await sleep(50);
+  }
+}
+
+async function measureWorkload(
+  o: SuiteOptions,
+  nodes: Node[],
+  secret: Buffer,
+  workload: string,
+  bytes: Uint8Array,
+  sizeMiB: number,
+  out: SuiteResult,
+): Promise<void> {
+  const remoteAt = (n: Node): Remote => ({ node: n.url, secret });
+  const c = await ClusterClient.open(nodes[0].url, secret);
+  let pid: string;
+  try {
+    pid = await c.run(bytes, `${workload}.wasm`, [String(sizeMiB), ENDLESS], null);
+  } finally {
+    c.close();
+  }
+  const ticks: Tick[] = [];
+  let ended: string | null = null;
+  const following = attach(pid, remoteAt(nodes[0]), {
+    out: (line) => {
+      const t = parseTick(line);
+      if (t) ticks.push(t);
+    },
+    note: (line) => (ended = line),
+  }).then(
+    (code) => (ended ??= `exited with code ${code}`),
+    (e: Error) => (ended = e.message),
+  );
+  let where = 0;
+  try {
+    // initialised (first tick) and running steadily for a settle window
+    await until(() => ticks.length > 0 || ended !== null, 600_000, `${workload} ${sizeMiB} MiB starting`);
+    if (ended) throw new Error(`${workload} ${sizeMiB} MiB ended: ${ended}`);
+    const first = ticks[0].t;
+    await until(() => ticks[ticks.length - 1].t >= first + o.settleMs || ended !== null, 120_000, `${workload} ticking`);
+    for (const strategy of o.strategies) {
+      for (let rep = 0; rep < o.reps; rep++) {
+        if (ended) throw new Error(`${workload} ${sizeMiB} MiB ended: ${ended}`);
+        const from = nodes[where];
+        const to = nodes[1 - where];
+        const ps = await ClusterClient.open(from.url, secret);
+        const memoryBytes = (await ps.ps().finally(() => ps.close())).find((p) => p.pid === pid)?.memory ?? 0;
+        const printed: string[] = [];
+        const start = Date.now();
+        await migrate(pid, remoteAt(from), { to: to.name, json: true, options: { strategy } }, { out: (l) => printed.push(l), note: o.log });
+        const end = Date.now();
+        const stats = JSON.parse(printed[0]) as MigrationStats;
+        if (stats.result === "completed") where = 1 - where;
+        // observe the settle window after it (the ticks lag a little: bounded wait)
+        await sleep(o.settleMs);
+        await until(() => (ticks[ticks.length - 1]?.t ?? 0) >= end + o.settleMs || ended !== null, 30_000, `${workload} ticking after a migration`).catch(() => undefined);
+        if (rep > 0) stats.faultTimesMs = []; // one run's worth is enough for the chart
+        const p = progressAround(ticks, start, end, o.settleMs);
+        const run: MigrationRun = { workload, sizeMiB, strategy, rep, memoryBytes, stats, ...p, endMs: end - start };
+        out.runs.push(run);
+        o.log(
+          `${workload} ${sizeMiB} MiB ${strategy} #${rep + 1}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, ` +
+            `downtime ${stats.downtimeMs.toFixed(2)} ms, total ${stats.totalMs.toFixed(0)} ms, ${(stats.bytesSent / 1e6).toFixed(1)} MB, ` +
+            `rounds ${stats.rounds}, faults ${stats.faults}, lost ${Number.isFinite(p.lostMs) ? p.lostMs.toFixed(0) : "?"} ms` +
+            (workload === "kvstore" && p.longestGapMs !== null ? `, longest gap ${p.longestGapMs} ms` : ""),
+        );
+      }
+    }
+  } finally {
+    const k = await ClusterClient.open(nodes[where].url, secret).catch(() => null);
+    await k?.kill(pid).catch(() => undefined);
+    k?.close();
+    await Promise.race([following, sleep(10_000)]);
+  }
+}
+
+export async function runSuite(o: SuiteOptions, secretFile: string | null, secret: Buffer): Promise<SuiteResult> {
+  const out: SuiteResult = { runs: [], skipped: [], bucketMs: BUCKET_MS, settleMs: o.settleMs };
+  const nodes = await startNodes(o.link, secretFile, o.log);
+  try {
+    await sleep(500); // B has joined and both have heard a heartbeat
+    for (const workload of o.workloads) {
+      const bytes = await buildCached(join(WORKLOAD_DIR, `${workload}.ts`), { maxMemory: BENCH_MAX_MEMORY }, o.log);
+      for (const sizeMiB of o.sizes) {
+        try {
+          await measureWorkload(o, nodes, secret, workload, bytes, sizeMiB, out);
+        } catch (e) {
+          const reason = (e as Error).message;
+          out.skipped.push({ workload, sizeMiB, reason });
+          o.log(`${workload} ${sizeMiB} MiB: skipped (${reason})`);
+        }
+      }
+    }
+  } finally {
+    for (const n of nodes) n.spawned.child.kill("SIGINT");
+  }
+  return out;
+}
+
+export interface SuiteRow {
+  workload: string;
+  sizeMiB: number;
+  strategy: Strategy;
+  runs: number;
+  failed: number;
+  downtimeP50Ms: number;
+  downtimeP99Ms: number;
+  totalP50Ms: number;
+  /** bytes on the wire / the guest's linear memory */
+  wireRatio: number;
+  mbSent: number;
+  mbps: number;
+  rounds: number;
+  faults: number;
+  faultP50Us: number;
+  faultP99Us: number;
+  lostMsP50: number;
+  /** kvstore: the longest gap a client saw, over the runs */
+  longestGapMs: number | null;
+}
+
+/** p50/p99 per workload, size and strategy over the completed runs. */
+export function summarize(runs: MigrationRun[]): SuiteRow[] {
+  const groups = new Map<string, MigrationRun[]>();
+  for (const r of runs) {
+    const k = `${r.workload}\0${r.sizeMiB}\0${r.strategy}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((all) => {
+    const ok = all.filter((r) => r.stats.result === "completed");
+    const p = (f: (r: MigrationRun) => number, q = 50) => percentile(ok.map(f), q);
+    const gaps = ok.map((r) => r.longestGapMs).filter((g): g is number => g !== null);
+    return {
+      workload: all[0].workload,
+      sizeMiB: all[0].sizeMiB,
+      strategy: all[0].strategy,
+      runs: all.length,
+      failed: all.length - ok.length,
+      downtimeP50Ms: p((r) => r.stats.downtimeMs),
+      downtimeP99Ms: p((r) => r.stats.downtimeMs, 99),
+      totalP50Ms: p((r) => r.stats.totalMs),
+      wireRatio: p((r) => r.stats.bytesSent / Math.max(1, r.memoryBytes)),
+      mbSent: p((r) => r.stats.bytesSent / 1e6),
+      mbps: p((r) => r.stats.mbps),
+      rounds: p((r) => r.stats.rounds),
+      faults: p((r) => r.stats.faults),
+      faultP50Us: p((r) => r.stats.faultP50Us),
+      faultP99Us: p((r) => r.stats.faultP99Us),
+      lostMsP50: p((r) => r.lostMs),
+      longestGapMs: all[0].workload === "kvstore" && gaps.length ? Math.max(...gaps) : null,
+    };
+  });
+}

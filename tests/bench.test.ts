@@ -1,0 +1,96 @@
+// The benchmark measures what it says: progress lost, gaps and rates come out
+// right from tick lines of a known shape, and `migrant bench` itself runs two
+// real nodes, migrates a real workload and writes its results and report.
+
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseTick, progressAround, workIn, type Tick } from "../bench/suite.js";
+import type { BenchResult } from "../bench/result.js";
+import { migrant } from "./processes.js";
+
+/** A workload doing `rate` work/s, ticking every 100 ms, that stood still during [stopAt, stopAt + stopMs). */
+function ticks(rate: number, untilMs: number, stopAt: number, stopMs: number): Tick[] {
+  const out: Tick[] = [];
+  let last = 0;
+  for (let t = 0; t <= untilMs; t += 100) {
+    // work done in (last, t] = rate x (time running in it)
+    const running = t - last - Math.max(0, Math.min(t, stopAt + stopMs) - Math.max(last, stopAt));
+    out.push({ t, work: Math.round((rate * running) / 1000), gapMs: running < t - last ? stopMs : 1 });
+    last = t;
+  }
+  return out;
+}
+
+describe("progress around a migration", () => {
+  it("spreads each tick's work over its interval", () => {
+    const k = ticks(1000, 1000, 2000, 0); // steady: 100 per 100 ms
+    expect(workIn(k, 0, 1000)).toBeCloseTo(1000);
+    expect(workIn(k, 250, 350)).toBeCloseTo(100);
+    expect(workIn(k, 50, 60)).toBeCloseTo(10);
+  });
+
+  it("finds the progress lost to a 200 ms stop, and the dip in the rate", () => {
+    const k = ticks(1000, 4000, 2000, 200);
+    const p = progressAround(k, 2000, 2200, 1000);
+    expect(p.baselineRate).toBeCloseTo(1000);
+    expect(p.lostMs).toBeCloseTo(200, 0);
+    // buckets from -1000 ms: the two covering the stop are at 0
+    expect(p.progress.slice(8, 14)).toEqual([1, 1, 0, 0, 1, 1]);
+    expect(p.longestGapMs).toBe(200);
+    expect(p.baselineGapMs).toBe(1);
+  });
+
+  it("loses nothing when nothing stopped", () => {
+    const k = ticks(1000, 4000, 9000, 0);
+    expect(progressAround(k, 2000, 2300, 1000).lostMs).toBeCloseTo(0, 5);
+  });
+
+  it("reads the workloads' tick lines and nothing else", () => {
+    expect(parseTick("tick 1024 3 1795510900112.0")).toEqual({ work: 1024, gapMs: 3, t: 1795510900112 });
+    expect(parseTick("done 1 abc")).toBeNull();
+    expect(parseTick("tick 1 0")).toBeNull();
+  });
+});
+
+describe("migrant bench", () => {
+  it("refuses unknown workloads, strategies and sizes it cannot run", async () => {
+    for (const [args, msg] of [
+      [["--workloads", "kvstore,nope"], /--workloads: nope \(choose from kvstore/],
+      [["--strategies", "teleport"], /--strategies: teleport/],
+      [["--sizes", "2048"], /--sizes: .* from 1 to 1000/],
+      [["--sizes", "abc"], /--sizes/],
+      [["--reps", "0"], /--reps/],
+    ] as const) {
+      const r = await migrant(["bench", ...args]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+    }
+  });
+
+  it("migrates a real workload between two real nodes and writes the figures and the report", async () => {
+    const out = mkdtempSync(join(tmpdir(), "migrant-bench-test-"));
+    const r = await migrant(["bench", "--workloads", "idle", "--strategies", "freeze,postcopy", "--sizes", "2", "--reps", "1", "--no-overhead", "--out", out], {}, 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const json = readdirSync(out).find((f) => f.endsWith(".json"))!;
+    const result = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchResult;
+    expect(result.suite.runs.map((x) => [x.workload, x.sizeMiB, x.strategy, x.stats.result])).toEqual([
+      ["idle", 2, "freeze", "completed"],
+      ["idle", 2, "postcopy", "completed"],
+    ]);
+    for (const run of result.suite.runs) {
+      expect(run.memoryBytes).toBeGreaterThanOrEqual(2 * 1024 * 1024);
+      expect(run.baselineRate).toBeGreaterThan(0); // it saw the workload tick before migrating it
+      expect(run.stats.downtimeMs).toBeGreaterThan(0);
+    }
+    expect(result.floor.rttP50Us).toBeGreaterThan(0);
+    expect(result.floor.memcpyMBps).toBeGreaterThan(0);
+    const html = readFileSync(join(out, json.replace(".json", ".html")), "utf8");
+    expect(html).toContain("<svg");
+    expect(html).toContain("Targets");
+    expect(readFileSync(join(out, "latest.md"), "utf8")).toMatch(/\| idle \| 2 \| postcopy \| 1 \|/);
+    expect(r.stdout).toMatch(/idle\s+2\s+freeze\s+1/);
+  }, 180_000);
+});
