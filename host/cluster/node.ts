@@ -63,8 +63,8 @@ const MAX_ENDED = 200;
 const SETTLE_WAIT_MS = 30_000;
 const RING = 1000;
 /** migration messages from the destination to the source, and from the source to the destination */
-const TO_SOURCE = new Set(["migAccept", "migRefuse", "needModule", "migResumed", "migFault", "migDone"]);
-const TO_DEST = new Set(["migBegin", "module", "migPages", "migHandover", "migAbort"]);
+const TO_SOURCE = new Set(["migAccept", "migRefuse", "needModule", "migResumed", "migFault", "migDone", "migSynced"]);
+const TO_DEST = new Set(["migBegin", "module", "migPages", "migHandover", "migAbort", "migSync"]);
 
 interface Incoming {
   mailbox: Mailbox;
@@ -547,6 +547,10 @@ export class ClusterNode {
       case "migHandover":
         if (!incoming?.immigration) return;
         void incoming.immigration.handover(m).catch((e) => incoming.immigration?.refuse((e as Error).message));
+        return;
+      case "migSync":
+        // in order on this link: every batch sent before it is installed by now
+        if (incoming?.immigration) link.send({ t: "migSynced", mid: m.mid });
         return;
       case "migAbort":
         incoming?.immigration?.discard(`the source aborted: ${m.reason}`);

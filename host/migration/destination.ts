@@ -45,7 +45,8 @@ const FAULT_TIMES = 20_000;
 export class Immigration {
   readonly proc: GuestProcess;
   private readonly memory: WebAssembly.Memory;
-  private missing: Set<number> | null = null;
+  /** post-copy: pages still absent (the present map says which), or null before a post-copy handover */
+  private missing: number | null = null;
   private asked = new Map<number, number>();
   private latencies: number[] = [];
   /** when each fault was asked for, in ms since the guest resumed here (the first FAULT_TIMES) */
@@ -77,7 +78,12 @@ export class Immigration {
   }
 
   get postCopying(): boolean {
-    return this.missing !== null && this.missing.size > 0;
+    return this.missing !== null && this.missing > 0;
+  }
+
+  private presentMap(): Uint8Array {
+    const L = this.ctx.image.layout;
+    return new Uint8Array(this.memory.buffer, L.present, L.trackedPages);
   }
 
   private grow(pages: number): void {
@@ -92,35 +98,40 @@ export class Immigration {
     const top = Math.max(...batch.indices) + 1;
     this.grow(Math.ceil((top * L.pageSize) / 65536));
     const bytes = new Uint8Array(this.memory.buffer);
+    const present = this.presentMap();
     const zero = new Uint8Array(L.pageSize);
     batch.indices.forEach((p, i) => {
       const data = batch.data.length ? batch.data.subarray(i * L.pageSize, (i + 1) * L.pageSize) : zero;
-      if (this.missing) {
-        if (!this.missing.delete(p)) return; // the guest has it already (and may have written it since)
+      if (this.missing !== null) {
+        if (present[p]) return; // the guest has it already (and may have written it since)
         this.proc.installPage(p, data);
+        this.missing--;
         const t = this.asked.get(p);
         if (t !== undefined) this.latencies.push((performance.now() - t) * 1000);
       } else bytes.set(data, p * L.pageSize);
     });
-    if (this.missing && this.missing.size === 0) this.complete();
+    if (this.missing === 0) this.complete();
   }
 
   async handover(m: MessageOf<"migHandover">): Promise<void> {
     const L = this.ctx.image.layout;
     const { frozen, seq, verify } = m.state as { frozen: FrozenState; seq: number; verify: Record<string, number> | null };
     this.grow(m.memoryPages);
+    const absent = new Uint32Array(new Uint8Array(m.absent).buffer);
+    const range = m.absentTo - m.absentFrom;
     if (verify) {
-      const mine = pageDigests(new Uint8Array(this.memory.buffer), L.base / L.pageSize, L.pageSize, [...new Uint32Array(new Uint8Array(m.absent).buffer)]);
+      const skip = [...absent, ...Array.from({ length: range }, (_, i) => m.absentFrom + i)];
+      const mine = pageDigests(new Uint8Array(this.memory.buffer), L.base / L.pageSize, L.pageSize, skip);
       const bad = Object.keys(verify).filter((p) => verify[p] !== mine[Number(p)]);
       if (bad.length) return this.refuse(`end-to-end check: ${bad.length} pages differ from the source (${bad.slice(0, 8).join(", ")})`);
     }
     new Uint8Array(this.memory.buffer).set(m.asyncify, L.asyncStart);
-    const absent = new Uint32Array(new Uint8Array(m.absent).buffer);
     if (this.ctx.variant === "postcopy") {
-      const present = new Uint8Array(this.memory.buffer, L.present, L.trackedPages);
+      const present = this.presentMap();
       present.fill(1);
+      if (range > 0) present.fill(0, m.absentFrom, m.absentTo);
       for (const p of absent) present[p] = 0;
-      this.missing = new Set(absent);
+      this.missing = absent.length + Math.max(0, range);
     }
     await this.proc.ready;
     this.resumedAt = performance.now();
@@ -128,8 +139,8 @@ export class Immigration {
     const at = await this.proc.resumed;
     this.ctx.link.send({ t: "migResumed", mid: this.ctx.mid, at });
     this.ctx.onArrived(this.proc, seq);
-    if (this.missing && this.missing.size === 0) this.complete();
-    if (!this.missing) {
+    if (this.missing === 0) this.complete();
+    if (this.missing === null) {
       this.finished = true;
       this.settle();
     }
@@ -169,11 +180,11 @@ export class Immigration {
   /** The source's link closed. */
   sourceLost(): void {
     if (this.postCopying) {
-      const n = this.missing!.size;
+      const n = this.missing!;
       this.finished = true;
       this.settle();
       void this.proc.kill(`the source node died during post-copy with ${n} pages still missing; the process cannot continue`);
-    } else if (!this.finished && !this.missing) {
+    } else if (!this.finished && this.missing === null) {
       this.discard("the source node went away before the handover");
     }
   }

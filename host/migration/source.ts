@@ -143,6 +143,20 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
   };
   const rate = () => (streamStart ? st.bytesSent / 1e6 / ((now() - streamStart) / 1000 || 1e-3) : 0);
 
+  /**
+   * Waits until the destination has installed every batch sent so far (the
+   * link keeps order). A round then ends when its pages are there, not when
+   * they are queued: the bandwidth the stop rule uses is the real one, and
+   * the stop-and-copy and handover never queue behind a backlog, which would
+   * put the backlog into the downtime.
+   */
+  const synced = async () => {
+    link.send({ t: "migSync", mid: ctx.mid });
+    const r = await mailbox.next(["migSynced", "migRefuse"], STEP_MS);
+    if (r.t === "migRefuse") throw new MigrationFailed(`node ${ctx.to} aborted the migration: ${r.reason}`);
+    check();
+  };
+
   const frozen = async (): Promise<FrozenState> => {
     const s = await ctx.getProcess().freeze();
     if (!s) throw new MigrationFailed("the process ended before it could move");
@@ -178,11 +192,13 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
   };
 
   let tFrozen = 0;
-  const handover = async (state: FrozenState, absent: number[]) => {
+  /** Hands over with `absent` pages and those of `range` left to post-copy. */
+  const handover = async (state: FrozenState, absent: number[], range: [number, number] = [0, 0]) => {
     const proc = ctx.getProcess();
     const asyncify = new Uint8Array(proc.memory.buffer, L.asyncStart, state.asyncUsed).slice();
     // optional end-to-end check of every guest page (MIGRANT_VERIFY=1 on the source node)
-    const verify = process.env.MIGRANT_VERIFY === "1" ? pageDigests(new Uint8Array(proc.memory.buffer), L.base / size, size, absent) : null;
+    const skip = () => [...absent, ...Array.from({ length: range[1] - range[0] }, (_, i) => range[0] + i)];
+    const verify = process.env.MIGRANT_VERIFY === "1" ? pageDigests(new Uint8Array(proc.memory.buffer), L.base / size, size, skip()) : null;
     link.send({
       t: "migHandover",
       mid: ctx.mid,
@@ -190,6 +206,8 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
       asyncify,
       memoryPages: proc.memory.buffer.byteLength / 65536,
       absent: new Uint8Array(Uint32Array.from(absent).buffer),
+      absentFrom: range[0],
+      absentTo: range[1],
     });
     const r = await mailbox.next(["migResumed", "migRefuse"], STEP_MS);
     if (r.t === "migRefuse") throw new MigrationFailed(`node ${ctx.to} could not resume the process: ${r.reason}`);
@@ -270,8 +288,10 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     } else if (strategy === "postcopy") {
       const s = await frozen();
       tFrozen = now();
-      absent = allGuestPages(); // handed over without a scan: zero pages go later as indices
-      await handover(s, absent);
+      // handed over with every guest page absent, as a range: no list and no
+      // scan in the downtime (zero pages go later, as indices only)
+      await handover(s, [], [L.base / size, guestPages()]);
+      absent = allGuestPages();
     } else {
       // pre-copy rounds in the dirty-tracking variant. The dirty map is cleared
       // only while the process is frozen: from the switch on, every write marks
@@ -294,6 +314,7 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
         const start = now();
         const before = st.bytesSent;
         await send(pages, `pre-copy round ${st.rounds}`);
+        await synced();
         st.pagesPerRound.push(pages.length);
         const secs = Math.max(1e-3, (now() - start) / 1000);
         const bw = (st.bytesSent - before) / secs; // bytes per second

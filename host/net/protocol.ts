@@ -56,11 +56,15 @@ export const SCHEMAS = {
   migAccept: [["mid", "u32"]],
   migRefuse: [["mid", "u32"], ["reason", "str"]],
   migPages: [["mid", "u32"], ["indices", "bytes"], ["data", "bytes"], ["crc", "u32"]],
-  migHandover: [["mid", "u32"], ["state", "json"], ["asyncify", "bytes"], ["memoryPages", "u32"], ["absent", "bytes"]],
+  // absent pages: the list, plus every page of [absentFrom, absentTo) (post-copy hands over a range, never a list)
+  migHandover: [["mid", "u32"], ["state", "json"], ["asyncify", "bytes"], ["memoryPages", "u32"], ["absent", "bytes"], ["absentFrom", "u32"], ["absentTo", "u32"]],
   migResumed: [["mid", "u32"], ["at", "f64"]],
   migFault: [["mid", "u32"], ["page", "u32"]],
   migDone: [["mid", "u32"], ["stats", "json"]],
   migAbort: [["mid", "u32"], ["reason", "str"]],
+  // pre-copy, before its stop: has the destination installed everything sent so far?
+  migSync: [["mid", "u32"]],
+  migSynced: [["mid", "u32"]],
 } as const satisfies Record<string, ReadonlyArray<readonly [string, Kind]>>;
 
 type Schemas = typeof SCHEMAS;
