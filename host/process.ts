@@ -67,7 +67,7 @@ export class GuestProcess {
     private readonly opts: ProcessOptions,
     module: WebAssembly.Module,
     readonly variant: Variant | null,
-    restore: "later" | null,
+    restore: "later" | "fresh" | null,
   ) {
     const init: WorkerInit = { module, memory, layout, variant, pid: opts.pid, node: opts.node, args: opts.args, restore };
     this.pid = opts.pid;
@@ -100,11 +100,13 @@ export class GuestProcess {
   /**
    * A warm process: its worker starts now on `memory` (which holds, or will
    * hold by `go`, the process's pages) and waits, so that resuming later costs
-   * only an instantiation.
+   * only an instantiation. `fresh`: the memory is new and gets its pages only
+   * once this worker is ready; the worker then instantiates at once, and
+   * resuming costs not even that.
    */
-  static prepare(image: Image, memory: WebAssembly.Memory, opts: ProcessOptions): GuestProcess {
+  static prepare(image: Image, memory: WebAssembly.Memory, opts: ProcessOptions, fresh = false): GuestProcess {
     const variant = opts.variant ?? PRIMARY;
-    return new GuestProcess(image, image.layout, memory, opts, image.module(variant), variant, "later");
+    return new GuestProcess(image, image.layout, memory, opts, image.module(variant), variant, fresh ? "fresh" : "later");
   }
 
   /** Resumes a prepared process from its frozen state (its memory must be complete, or post-copy present-mapped). */
@@ -263,11 +265,19 @@ export class GuestProcess {
     this.end({ outcome: "trapped", code: 137, error: reason });
   }
 
-  /** Post-copy: installs the contents of an absent page and wakes the guest. */
-  installPage(page: number, data: Uint8Array): void {
+  /**
+   * Post-copy: installs the contents of an absent page and, unless told not
+   * to (a batch wakes it once, at its end: see wake), wakes the guest.
+   */
+  installPage(page: number, data: Uint8Array, wake = true): void {
     const L = this.layout;
     new Uint8Array(this.memory.buffer).set(data.subarray(0, L.pageSize), page * L.pageSize);
     Atomics.store(new Uint8Array(this.memory.buffer, L.present, L.trackedPages), page, 1);
+    if (wake) this.wake();
+  }
+
+  /** Wakes a guest waiting for a page (after installPage(..., false)). */
+  wake(): void {
     Atomics.add(this.ctrl, CTRL_WAKE, 1);
     Atomics.notify(this.ctrl, CTRL_WAKE);
   }

@@ -74,7 +74,7 @@ export class Immigration {
         }
         ctx.link.send({ t: "migFault", mid: ctx.mid, page });
       },
-    });
+    }, true); // fresh: no page arrives before it is ready
   }
 
   get postCopying(): boolean {
@@ -104,12 +104,13 @@ export class Immigration {
       const data = batch.data.length ? batch.data.subarray(i * L.pageSize, (i + 1) * L.pageSize) : zero;
       if (this.missing !== null) {
         if (present[p]) return; // the guest has it already (and may have written it since)
-        this.proc.installPage(p, data);
+        this.proc.installPage(p, data, false);
         this.missing--;
         const t = this.asked.get(p);
         if (t !== undefined) this.latencies.push((performance.now() - t) * 1000);
       } else bytes.set(data, p * L.pageSize);
     });
+    if (this.missing !== null) this.proc.wake();
     if (this.missing === 0) this.complete();
   }
 

@@ -302,11 +302,12 @@ function instantiate(): void {
  * changed): the initial region is kept aside and put back.
  */
 function resume(state: FrozenState): void {
-  const bytes = new Uint8Array(memory.buffer);
-  const initialEnd = layout.initialPages * 65536;
-  const kept = bytes.slice(layout.base, initialEnd);
-  instantiate();
-  bytes.set(kept, layout.base);
+  if (init.restore !== "fresh") {
+    const bytes = new Uint8Array(memory.buffer);
+    const kept = bytes.slice(layout.base, layout.initialPages * 65536);
+    instantiate();
+    bytes.set(kept, layout.base);
+  }
   phase = state.phase;
   resumeSleep = state.sleepRemaining;
   loadGlobals(state.globals);
@@ -331,6 +332,14 @@ if (init.restore === null) {
   }
 } else {
   // a warm worker: loaded, module compiled, waiting for the state to resume
+  if (init.restore === "fresh") {
+    try {
+      instantiate();
+      new Uint8Array(memory.buffer).fill(0, layout.base, layout.initialPages * 65536);
+    } catch (e) {
+      fail(e);
+    }
+  }
   port.once("message", (m: ToWorker) => {
     if (m.t !== "go") return port.close();
     try {

@@ -27,8 +27,13 @@ export interface WorkerInit {
   pid: string;
   node: string;
   args: string[];
-  /** "later": a warm worker that resumes a frozen process when told `go` */
-  restore: "later" | null;
+  /**
+   * "later": a warm worker that resumes a frozen process when told `go`.
+   * "fresh": the same, on a new memory that nobody writes until it is ready:
+   * it instantiates at once (then clears what the data segments wrote, so
+   * that only the pages that arrive count), and `go` costs no instantiation.
+   */
+  restore: "later" | "fresh" | null;
 }
 
 export type FromWorker =
