@@ -17,7 +17,7 @@ import { WORKLOAD_DIR } from "./workloads.js";
 
 /** Each workload at 16 MiB with about a second of work (idle sleeps most of its time, as it should). */
 export const OVERHEAD_ARGS: Record<string, string[]> = {
-  kvstore: ["16", "3000000"],
+  kvstore: ["16", "20000000"],
   life: ["16", "3"],
   nbody: ["0", "1500000"],
   sort: ["16", "3"],
