@@ -93,4 +93,21 @@ describe("migrant bench", () => {
     expect(readFileSync(join(out, "latest.md"), "utf8")).toMatch(/\| idle \| 2 \| postcopy \| 1 \|/);
     expect(r.stdout).toMatch(/idle\s+2\s+freeze\s+1/);
   }, 180_000);
+
+  it("--link runs the nodes over a rate-capped veth between two namespaces, or says why not and runs on loopback", async () => {
+    const out = mkdtempSync(join(tmpdir(), "migrant-bench-link-"));
+    const r = await migrant(["bench", "--link", "1gbit", "--workloads", "idle", "--strategies", "freeze", "--sizes", "2", "--reps", "1", "--no-overhead", "--out", out], {}, 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const json = readdirSync(out).find((f) => f.endsWith(".json"))!;
+    const result = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchResult;
+    expect(result.suite.runs.map((x) => x.stats.result)).toEqual(["completed"]);
+    if (result.link && "rate" in result.link) {
+      expect(r.stderr).toMatch(/nodes: A at ws:\/\/10\.77\.0\.1:\d+, B at ws:\/\/10\.77\.0\.2:\d+ \(namespaces migrant-a\/migrant-b, tbf 1gbit\)/);
+      // the cap holds: a 1 Gbit/s link carries at most 125 MB/s
+      expect(result.floor.upMBps).toBeLessThan(130);
+    } else {
+      expect(result.link).toHaveProperty("refused");
+      expect(r.stderr).toMatch(/not permitted here .*; running on loopback/);
+    }
+  }, 180_000);
 });
