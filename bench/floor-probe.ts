@@ -12,6 +12,7 @@
 // (server -> client, from the request to the last byte), in 1 MiB messages.
 
 import { WebSocketServer, WebSocket } from "ws";
+import { percentile } from "./stats.js";
 
 const CHUNK = 1024 * 1024;
 const PINGS = 2000;
@@ -69,7 +70,6 @@ async function probe(url: string, mib: number): Promise<LinkFloor> {
     await got;
     rtts.push((performance.now() - t) * 1000);
   }
-  rtts.sort((a, b) => a - b);
   const bytes = mib * CHUNK;
 
   let got = next();
@@ -95,8 +95,8 @@ async function probe(url: string, mib: number): Promise<LinkFloor> {
   const downMBps = bytes / 1e6 / ((performance.now() - t) / 1000);
   ws.close();
   return {
-    rttP50Us: rtts[Math.floor(rtts.length / 2)],
-    rttP99Us: rtts[Math.floor(rtts.length * 0.99)],
+    rttP50Us: percentile(rtts, 50),
+    rttP99Us: percentile(rtts, 99),
     upMBps,
     downMBps,
   };

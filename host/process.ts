@@ -167,27 +167,22 @@ export class GuestProcess {
 
   /**
    * Moves a running process to `variant` with the shortest pause: warm the new
-   * worker first, then freeze and switch. Resolves with the process that runs
-   * now, or null if it ended meanwhile (the warm worker is dropped). If the
-   * freeze fails (its stack did not fit), it rejects and the process runs on
-   * in its variant.
+   * worker first, then freeze, run `whileFrozen` (the memory is quiescent),
+   * and switch. Resolves with the process that runs now, or null if it ended
+   * meanwhile (the warm worker is dropped). If the freeze fails (its stack did
+   * not fit), it rejects and the process runs on in its variant.
    */
-  async toVariant(variant: Variant): Promise<GuestProcess | null> {
+  async toVariant(variant: Variant, whileFrozen?: () => void): Promise<GuestProcess | null> {
     if (this.variant === variant) return this;
     const next = this.warm(variant);
     await next.ready;
-    let state: FrozenState | null;
     try {
-      state = this.running ? await this.freeze() : null;
-    } catch (e) {
-      await next.kill("not needed");
-      throw e;
-    }
-    if (!state) {
-      await next.kill("not needed");
-      return null;
-    }
-    try {
+      const state = this.running ? await this.freeze() : null;
+      if (!state) {
+        await next.kill("not needed");
+        return null;
+      }
+      whileFrozen?.();
       return await this.switchVariant(variant, next);
     } catch (e) {
       await next.kill("not needed");

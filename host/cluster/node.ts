@@ -458,14 +458,12 @@ export class ClusterNode {
   private async migrateRequest(client: Link, m: MessageOf<"migrate">): Promise<void> {
     const proc = this.procs.get(m.pid);
     if (!proc) throw new MigrantError(`no process ${m.pid} on node ${this.o.name}`);
-    if (proc.info.state !== "running" || !proc.process) throw new MigrantError(`process ${m.pid} is not running (${proc.info.state})`);
-    if (proc.migrating) throw new MigrantError(`process ${m.pid} is already migrating`);
     if (proc.settling) {
       const ok = await Promise.race([proc.settling.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), SETTLE_WAIT_MS))]);
       if (!ok) throw new MigrantError(`process ${m.pid} is still receiving its pages from its last post-copy migration; migrate it once they have arrived`);
-      if (proc.info.state !== "running" || !proc.process) throw new MigrantError(`process ${m.pid} is not running (${proc.info.state})`);
-      if (proc.migrating) throw new MigrantError(`process ${m.pid} is already migrating`);
     }
+    if (proc.info.state !== "running" || !proc.process) throw new MigrantError(`process ${m.pid} is not running (${proc.info.state})`);
+    if (proc.migrating) throw new MigrantError(`process ${m.pid} is already migrating`);
     if (m.to === this.o.name) throw new MigrantError(`process ${m.pid} already runs on ${m.to}`);
     const member = this.membership.members.get(m.to);
     if (!member || member.state !== "up" || !member.link?.open) {

@@ -121,8 +121,7 @@ export class Immigration {
     const absent = new Uint32Array(new Uint8Array(m.absent).buffer);
     const range = m.absentTo - m.absentFrom;
     if (verify) {
-      const skip = [...absent, ...Array.from({ length: range }, (_, i) => m.absentFrom + i)];
-      const mine = pageDigests(new Uint8Array(this.memory.buffer), L.base / L.pageSize, L.pageSize, skip);
+      const mine = pageDigests(new Uint8Array(this.memory.buffer), L.base / L.pageSize, L.pageSize, absent, [m.absentFrom, m.absentTo]);
       const bad = Object.keys(verify).filter((p) => verify[p] !== mine[Number(p)]);
       if (bad.length) return this.refuse(`end-to-end check: ${bad.length} pages differ from the source (${bad.slice(0, 8).join(", ")})`);
     }

@@ -69,11 +69,13 @@ export interface EmigrationContext {
 
 const now = () => performance.now();
 
-/** CRC-32 of every guest page not in `skip` (absent ones arrive later). */
-export function pageDigests(bytes: Uint8Array, first: number, size: number, skip: number[]): Record<number, number> {
+/** CRC-32 of every guest page not absent: neither in `absent` nor in [range[0], range[1]) (those arrive later). */
+export function pageDigests(bytes: Uint8Array, first: number, size: number, absent: ArrayLike<number>, range: [number, number]): Record<number, number> {
   const out: Record<number, number> = {};
-  const not = new Set(skip);
-  for (let p = first; p < bytes.length / size; p++) if (!not.has(p)) out[p] = crc32(bytes.subarray(p * size, (p + 1) * size));
+  const not = new Set(Array.from(absent));
+  for (let p = first; p < bytes.length / size; p++) {
+    if (!not.has(p) && !(p >= range[0] && p < range[1])) out[p] = crc32(bytes.subarray(p * size, (p + 1) * size));
+  }
   return out;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -197,8 +199,7 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     const proc = ctx.getProcess();
     const asyncify = new Uint8Array(proc.memory.buffer, L.asyncStart, state.asyncUsed).slice();
     // optional end-to-end check of every guest page (MIGRANT_VERIFY=1 on the source node)
-    const skip = () => [...absent, ...Array.from({ length: range[1] - range[0] }, (_, i) => range[0] + i)];
-    const verify = process.env.MIGRANT_VERIFY === "1" ? pageDigests(new Uint8Array(proc.memory.buffer), L.base / size, size, skip()) : null;
+    const verify = process.env.MIGRANT_VERIFY === "1" ? pageDigests(new Uint8Array(proc.memory.buffer), L.base / size, size, absent, range) : null;
     link.send({
       t: "migHandover",
       mid: ctx.mid,
@@ -296,17 +297,10 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
       // pre-copy rounds in the dirty-tracking variant. The dirty map is cleared
       // only while the process is frozen: from the switch on, every write marks
       // its page, and round 1's scan and copies come after that.
-      const warm = ctx.getProcess().warm("track");
-      await warm.ready;
       const tSwitch = now();
-      try {
-        await frozen();
-      } catch (e) {
-        await warm.kill("not needed");
-        throw e;
-      }
-      ctx.getProcess().dirtyMap().fill(0);
-      ctx.setProcess(await ctx.getProcess().switchVariant("track", warm));
+      const tracking = await ctx.getProcess().toVariant("track", () => ctx.getProcess().dirtyMap().fill(0));
+      if (!tracking) throw new MigrationFailed("the process ended before it could move");
+      ctx.setProcess(tracking);
       st.switchPauseMs = now() - tSwitch;
       let pages = nonZeroPages();
       for (;;) {
