@@ -24,7 +24,10 @@ const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${(v / 1000).toFixed(v % 1000
 
 function legend(names: string[], x: number, y: number): string {
   return names
-    .map((n, i) => `<rect x="${x}" y="${y + i * 16}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${x + 14}" y="${y + i * 16 + 9}">${esc(n)}</text>`)
+    .map(
+      (n, i) =>
+        `<rect x="${x}" y="${y + i * 16}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${x + 14}" y="${y + i * 16 + 9}">${esc(n)}</text>`,
+    )
     .join("");
 }
 
@@ -32,13 +35,25 @@ function legend(names: string[], x: number, y: number): string {
  * Bars: one group per category, one bar per series within it. `log` draws the
  * y axis on a log scale (values <= 0 are drawn as missing).
  */
-export function barChart(o: { title: string; yLabel: string; categories: string[]; series: Array<{ name: string; values: Array<number | null> }>; log?: boolean; line?: { y: number; label: string } }): string {
-  const W = 760, H = 320, L = 60, R = 130, T = 30, B = 50;
+export function barChart(o: {
+  title: string;
+  yLabel: string;
+  categories: string[];
+  series: Array<{ name: string; values: Array<number | null> }>;
+  log?: boolean;
+  line?: { y: number; label: string };
+}): string {
+  const W = 760,
+    H = 320,
+    L = 60,
+    R = 130,
+    T = 30,
+    B = 50;
   const all = o.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v) && (!o.log || v > 0));
   if (o.line) all.push(o.line.y);
   let lo = o.log ? 10 ** Math.floor(Math.log10(Math.min(...all, 1))) : 0;
   let hi = o.log ? 10 ** Math.ceil(Math.log10(Math.max(...all, 1))) : Math.max(...all, 1) * 1.1;
-  if (!all.length) (lo = o.log ? 0.1 : 0), (hi = 1);
+  if (!all.length) ((lo = o.log ? 0.1 : 0), (hi = 1));
   const f = (v: number) => (o.log ? Math.log10(v) : v);
   const y = (v: number) => T + (H - T - B) * (1 - (f(v) - f(lo)) / (f(hi) - f(lo)));
   const ticks = o.log ? Array.from({ length: Math.log10(hi / lo) + 1 }, (_, i) => lo * 10 ** i) : niceTicks(lo, hi);
@@ -46,7 +61,8 @@ export function barChart(o: { title: string; yLabel: string; categories: string[
   const bw = (gw * 0.8) / Math.max(1, o.series.length);
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
   svg += `<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`;
-  for (const t of ticks) svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
+  for (const t of ticks)
+    svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
   svg += `<text transform="translate(14 ${(H - B + T) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
   o.categories.forEach((c, ci) => {
     const x0 = L + ci * gw + gw * 0.1;
@@ -62,22 +78,42 @@ export function barChart(o: { title: string; yLabel: string; categories: string[
     svg += `<line x1="${L}" x2="${W - R}" y1="${y(o.line.y)}" y2="${y(o.line.y)}" stroke="#c00" stroke-dasharray="4 3"/><text x="${W - R - 2}" y="${y(o.line.y) - 3}" text-anchor="end" fill="#c00">${esc(o.line.label)}</text>`;
   }
   svg += `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`;
-  svg += legend(o.series.map((s) => s.name), W - R + 10, T);
+  svg += legend(
+    o.series.map((s) => s.name),
+    W - R + 10,
+    T,
+  );
   return svg + "</svg>";
 }
 
 /** Lines over a shared x axis. */
-export function lineChart(o: { title: string; xLabel: string; yLabel: string; series: Series[]; width?: number; height?: number; marks?: Array<{ x: number; label: string }> }): string {
-  const W = o.width ?? 760, H = o.height ?? 300, L = 60, R = 130, T = 30, B = 45;
+export function lineChart(o: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  width?: number;
+  height?: number;
+  marks?: Array<{ x: number; label: string }>;
+}): string {
+  const W = o.width ?? 760,
+    H = o.height ?? 300,
+    L = 60,
+    R = 130,
+    T = 30,
+    B = 45;
   const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = o.series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-  const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1);
-  const y0 = Math.min(0, ...ys), y1 = Math.max(...ys, 1) * 1.05;
+  const x0 = Math.min(...xs, 0),
+    x1 = Math.max(...xs, 1);
+  const y0 = Math.min(0, ...ys),
+    y1 = Math.max(...ys, 1) * 1.05;
   const x = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
   const y = (v: number) => T + (H - T - B) * (1 - (v - y0) / (y1 - y0 || 1));
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
   svg += `<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`;
-  for (const t of niceTicks(y0, y1)) svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
+  for (const t of niceTicks(y0, y1))
+    svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
   for (const t of niceTicks(x0, x1, 8)) svg += `<text x="${x(t)}" y="${H - B + 14}" text-anchor="middle">${fmt(t)}</text>`;
   svg += `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`;
   svg += `<text transform="translate(14 ${(H - B + T) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
@@ -91,6 +127,10 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; se
     svg += `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${pts.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" ")}"><title>${esc(s.name)}</title></polyline>`;
   });
   svg += `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`;
-  svg += legend(o.series.map((s) => s.name), W - R + 10, T);
+  svg += legend(
+    o.series.map((s) => s.name),
+    W - R + 10,
+    T,
+  );
   return svg + "</svg>";
 }

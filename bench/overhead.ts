@@ -40,7 +40,11 @@ async function timeRun(start: () => GuestProcess): Promise<number> {
   return p.runMs;
 }
 
-export async function measureOverhead(workloads: string[], reps: number, log: (s: string) => void): Promise<{ rows: OverheadRow[]; geomean: Record<Variant, number> }> {
+export async function measureOverhead(
+  workloads: string[],
+  reps: number,
+  log: (s: string) => void,
+): Promise<{ rows: OverheadRow[]; geomean: Record<Variant, number> }> {
   const rows: OverheadRow[] = [];
   for (const name of workloads) {
     const w = { name, args: OVERHEAD_ARGS[name] };
@@ -59,7 +63,9 @@ export async function measureOverhead(workloads: string[], reps: number, log: (s
     const b = median(base);
     const ratio = Object.fromEntries(VARIANT_NAMES.map((v) => [v, median(byVariant[v]) / b])) as Record<Variant, number>;
     rows.push({ guest: w.name, baselineMs: b, ratio });
-    log(`overhead: ${w.name} baseline ${b.toFixed(0)} ms, plain x${ratio.plain.toFixed(2)}, track x${ratio.track.toFixed(2)}, postcopy x${ratio.postcopy.toFixed(2)}`);
+    log(
+      `overhead: ${w.name} baseline ${b.toFixed(0)} ms, plain x${ratio.plain.toFixed(2)}, track x${ratio.track.toFixed(2)}, postcopy x${ratio.postcopy.toFixed(2)}`,
+    );
   }
   const g = Object.fromEntries(VARIANT_NAMES.map((v) => [v, geomean(rows.map((r) => r.ratio[v]))])) as Record<Variant, number>;
   return { rows, geomean: g };

@@ -11,7 +11,24 @@ import type { Floor } from "./floor.js";
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "-");
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : "-");
 
-export const HEADER = ["workload", "MiB", "strategy", "runs", "downtime p50 ms", "p99 ms", "/ RTT", "total ms", "wire / mem", "rounds", "faults", "fault p50/p99 us", "MB/s", "/ link", "lost ms", "kv gap ms"];
+export const HEADER = [
+  "workload",
+  "MiB",
+  "strategy",
+  "runs",
+  "downtime p50 ms",
+  "p99 ms",
+  "/ RTT",
+  "total ms",
+  "wire / mem",
+  "rounds",
+  "faults",
+  "fault p50/p99 us",
+  "MB/s",
+  "/ link",
+  "lost ms",
+  "kv gap ms",
+];
 
 export function rowCells(x: SuiteRow, r: BenchResult): string[] {
   return [
@@ -41,18 +58,31 @@ export function floorLine(f: Floor): string {
 export function textReport(r: BenchResult): string {
   const parts: string[] = [];
   parts.push(`Floor of this machine: ${floorLine(r.floor)}`);
-  parts.push(table(HEADER, r.rows.map((x) => rowCells(x, r))));
+  parts.push(
+    table(
+      HEADER,
+      r.rows.map((x) => rowCells(x, r)),
+    ),
+  );
   if (r.overhead) {
     parts.push("Instrumentation overhead (run time / uninstrumented build, median)");
     const x = (n: number) => `x${n.toFixed(2)}`;
     parts.push(
       table(
         ["workload", "baseline ms", "plain", "track", "postcopy"],
-        [...r.overhead.rows.map((o) => [o.guest, f0(o.baselineMs), x(o.ratio.plain), x(o.ratio.track), x(o.ratio.postcopy)]), ["geomean", "", x(r.overhead.geomean.plain), x(r.overhead.geomean.track), x(r.overhead.geomean.postcopy)]],
+        [
+          ...r.overhead.rows.map((o) => [o.guest, f0(o.baselineMs), x(o.ratio.plain), x(o.ratio.track), x(o.ratio.postcopy)]),
+          ["geomean", "", x(r.overhead.geomean.plain), x(r.overhead.geomean.track), x(r.overhead.geomean.postcopy)],
+        ],
       ),
     );
   }
-  parts.push("Targets\n" + judgeTargets(r).map((t) => `  ${t.met === null ? "n/a " : t.met ? "met " : "NOT "} ${t.target}: ${t.detail}`).join("\n"));
+  parts.push(
+    "Targets\n" +
+      judgeTargets(r)
+        .map((t) => `  ${t.met === null ? "n/a " : t.met ? "met " : "NOT "} ${t.target}: ${t.detail}`)
+        .join("\n"),
+  );
   return parts.join("\n\n");
 }
 
@@ -73,7 +103,10 @@ export function downtimeChart(r: BenchResult, size: number): string {
     title: `Downtime p50 at ${size} MiB, by workload and strategy (log scale)`,
     yLabel: "downtime ms",
     categories: workloads,
-    series: strategiesOf(r).map((s) => ({ name: s, values: workloads.map((w) => rows.find((x) => x.workload === w && x.strategy === s)?.downtimeP50Ms ?? null) })),
+    series: strategiesOf(r).map((s) => ({
+      name: s,
+      values: workloads.map((w) => rows.find((x) => x.workload === w && x.strategy === s)?.downtimeP50Ms ?? null),
+    })),
     log: true,
     line: { y: 2, label: "2 ms target" },
   });
@@ -83,19 +116,32 @@ function precopyRoundsChart(r: BenchResult, size: number, strategy: string): str
   const series: Series[] = r.suite.runs
     .filter((x) => x.sizeMiB === size && x.strategy === strategy && x.rep === 0)
     .map((x) => ({ name: x.workload, points: x.stats.pagesPerRound.map((p, i) => [i + 1, p] as [number, number]) }));
-  return lineChart({ title: `${strategy}: pages sent per round at ${size} MiB (last round of pre-copy is the stop-and-copy)`, xLabel: "round", yLabel: "pages", series });
+  return lineChart({
+    title: `${strategy}: pages sent per round at ${size} MiB (last round of pre-copy is the stop-and-copy)`,
+    xLabel: "round",
+    yLabel: "pages",
+    series,
+  });
 }
 
 function faultsChart(r: BenchResult, size: number): string {
   const series: Series[] = r.suite.runs
     .filter((x) => x.sizeMiB === size && x.strategy === "postcopy" && x.rep === 0 && x.stats.faultTimesMs.length)
     .map((x) => ({ name: x.workload, points: x.stats.faultTimesMs.map((t, i) => [t, i + 1] as [number, number]) }));
-  return lineChart({ title: `post-copy: pages faulted in over time at ${size} MiB (cumulative)`, xLabel: "ms after resuming on the destination", yLabel: "faults", series });
+  return lineChart({
+    title: `post-copy: pages faulted in over time at ${size} MiB (cumulative)`,
+    xLabel: "ms after resuming on the destination",
+    yLabel: "faults",
+    series,
+  });
 }
 
 function progressChart(r: BenchResult, size: number, workload: string): string {
   const runs = r.suite.runs.filter((x) => x.sizeMiB === size && x.workload === workload && x.rep === 0);
-  const series: Series[] = runs.map((x) => ({ name: x.strategy, points: x.progress.map((v, i) => [i * r.suite.bucketMs - r.suite.settleMs, v] as [number, number]) }));
+  const series: Series[] = runs.map((x) => ({
+    name: x.strategy,
+    points: x.progress.map((v, i) => [i * r.suite.bucketMs - r.suite.settleMs, v] as [number, number]),
+  }));
   return lineChart({
     title: `${workload} ${size} MiB: progress rate around the migration (1 = before it)`,
     xLabel: "ms after the migration started",
@@ -114,15 +160,31 @@ export function htmlReport(r: BenchResult): string {
   const main = sizes.includes(64) ? 64 : sizes[0];
   const sections: string[] = [];
   const targets = judgeTargets(r);
-  sections.push(`<h2>Targets</h2><ul>${targets.map((t) => `<li class="${t.met === null ? "na" : t.met ? "met" : "not"}"><b>${t.met === null ? "n/a" : t.met ? "met" : "not met"}</b> — ${escape(t.target)}: ${escape(t.detail)}</li>`).join("")}</ul>`);
+  sections.push(
+    `<h2>Targets</h2><ul>${targets.map((t) => `<li class="${t.met === null ? "na" : t.met ? "met" : "not"}"><b>${t.met === null ? "n/a" : t.met ? "met" : "not met"}</b> — ${escape(t.target)}: ${escape(t.detail)}</li>`).join("")}</ul>`,
+  );
   sections.push(`<h2>Floor of this machine</h2><p>${escape(floorLine(r.floor))}</p>`);
   sections.push(`<h2>Downtime</h2>${sizes.map((s) => downtimeChart(r, s)).join("")}`);
   const headerRow = `<tr>${HEADER.map((h) => `<th>${escape(h)}</th>`).join("")}</tr>`;
-  sections.push(`<h2>Every figure</h2><table>${headerRow}${r.rows.map((x) => `<tr>${rowCells(x, r).map((c) => `<td>${escape(c)}</td>`).join("")}</tr>`).join("")}</table>
+  sections.push(`<h2>Every figure</h2><table>${headerRow}${r.rows
+    .map(
+      (x) =>
+        `<tr>${rowCells(x, r)
+          .map((c) => `<td>${escape(c)}</td>`)
+          .join("")}</tr>`,
+    )
+    .join("")}</table>
 <p>downtime: source frozen until the destination runs it. / RTT: downtime over the ws round trip. wire / mem: bytes on the wire over the guest's linear memory. / link: stream rate over the measured ws rate. lost ms: progress the workload lost to the migration, in ms of its rate before (covers the migration and ${r.suite.settleMs} ms after it). kv gap: the longest time between two completed kvstore requests during the migration and ${r.suite.settleMs} ms after.</p>`);
-  for (const s of ["precopy", "hybrid"]) if (r.rows.some((x) => x.strategy === s)) sections.push(`<h2>${s}: pages per round</h2>${sizes.map((z) => precopyRoundsChart(r, z, s)).join("")}`);
-  if (r.rows.some((x) => x.strategy === "postcopy")) sections.push(`<h2>Post-copy faults over time</h2>${sizes.map((z) => faultsChart(r, z)).join("")}`);
-  sections.push(`<h2>Progress around the migration (${main} MiB, first run of each strategy)</h2><div class="grid">${workloadsOf(r).map((w) => progressChart(r, main, w)).join("")}</div>`);
+  for (const s of ["precopy", "hybrid"])
+    if (r.rows.some((x) => x.strategy === s))
+      sections.push(`<h2>${s}: pages per round</h2>${sizes.map((z) => precopyRoundsChart(r, z, s)).join("")}`);
+  if (r.rows.some((x) => x.strategy === "postcopy"))
+    sections.push(`<h2>Post-copy faults over time</h2>${sizes.map((z) => faultsChart(r, z)).join("")}`);
+  sections.push(
+    `<h2>Progress around the migration (${main} MiB, first run of each strategy)</h2><div class="grid">${workloadsOf(r)
+      .map((w) => progressChart(r, main, w))
+      .join("")}</div>`,
+  );
   if (r.overhead) {
     const o = r.overhead;
     sections.push(
@@ -130,13 +192,24 @@ export function htmlReport(r: BenchResult): string {
         title: "Instrumentation overhead: run time / uninstrumented build",
         yLabel: "ratio",
         categories: [...o.rows.map((x) => x.guest), "geomean"],
-        series: (["plain", "track", "postcopy"] as const).map((v) => ({ name: v, values: [...o.rows.map((x) => x.ratio[v]), o.geomean[v]] })),
+        series: (["plain", "track", "postcopy"] as const).map((v) => ({
+          name: v,
+          values: [...o.rows.map((x) => x.ratio[v]), o.geomean[v]],
+        })),
         line: { y: 1.5, label: "1.5x target" },
       }),
     );
   }
-  if (r.suite.skipped.length) sections.push(`<h2>Not measured</h2><ul>${r.suite.skipped.map((s) => `<li>${escape(`${s.workload} ${s.sizeMiB} MiB: ${s.reason}`)}</li>`).join("")}</ul>`);
-  const link = r.link && "rate" in r.link ? `over two network namespaces joined by a veth capped at ${r.link.rate}${r.link.delayMs ? ` with ${r.link.delayMs} ms delay` : ""}${r.link.notes.length ? ` (${r.link.notes.join("; ")})` : ""}` : r.link && "refused" in r.link ? `on loopback (${r.link.refused})` : "on loopback";
+  if (r.suite.skipped.length)
+    sections.push(
+      `<h2>Not measured</h2><ul>${r.suite.skipped.map((s) => `<li>${escape(`${s.workload} ${s.sizeMiB} MiB: ${s.reason}`)}</li>`).join("")}</ul>`,
+    );
+  const link =
+    r.link && "rate" in r.link
+      ? `over two network namespaces joined by a veth capped at ${r.link.rate}${r.link.delayMs ? ` with ${r.link.delayMs} ms delay` : ""}${r.link.notes.length ? ` (${r.link.notes.join("; ")})` : ""}`
+      : r.link && "refused" in r.link
+        ? `on loopback (${r.link.refused})`
+        : "on loopback";
   return `<!doctype html><html><head><meta charset="utf-8"><title>migrant benchmark ${escape(r.when)}</title>
 <style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f4f4f4}.met b{color:#080}.not b{color:#c00}.na b{color:#888}.grid{display:flex;flex-wrap:wrap;gap:8px}svg{margin:6px 0}</style></head>
 <body><h1>migrant: live migration benchmark</h1>

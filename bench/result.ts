@@ -42,7 +42,12 @@ export function judgeTargets(r: BenchResult): Target[] {
     (x) => x.downtimeP50Ms <= 2,
     "no pre-copy run at 64 MiB in this run",
   );
-  judge("post-copy downtime p50 <= 2 ms at every size", r.rows.filter((x) => x.strategy === "postcopy"), (x) => x.downtimeP50Ms <= 2, "no post-copy run in this run");
+  judge(
+    "post-copy downtime p50 <= 2 ms at every size",
+    r.rows.filter((x) => x.strategy === "postcopy"),
+    (x) => x.downtimeP50Ms <= 2,
+    "no post-copy run in this run",
+  );
   const link = linkMBps(r.floor);
   const freeze = r.rows.filter((x) => x.strategy === "freeze" && x.mbSent >= 8); // tiny transfers measure latency, not rate
   if (freeze.length) {
@@ -50,7 +55,9 @@ export function judgeTargets(r: BenchResult): Target[] {
     out.push({
       target: `total freeze at >= half the link rate (${(link / 2).toFixed(0)} MB/s)`,
       met: bad.length === 0,
-      detail: bad.length ? `below it: ${bad.map((x) => `${x.workload} ${x.sizeMiB} MiB ${x.mbps.toFixed(0)} MB/s`).join(", ")}` : `met by all ${freeze.length} (of >= 8 MB)`,
+      detail: bad.length
+        ? `below it: ${bad.map((x) => `${x.workload} ${x.sizeMiB} MiB ${x.mbps.toFixed(0)} MB/s`).join(", ")}`
+        : `met by all ${freeze.length} (of >= 8 MB)`,
     });
   } else out.push({ target: "total freeze at >= half the link rate", met: null, detail: "no freeze run of >= 8 MB in this run" });
   if (r.overhead) {

@@ -33,7 +33,10 @@ export interface BenchOptions {
   out: string;
 }
 
-export async function runBench(o: BenchOptions, log: (s: string) => void = (s) => process.stderr.write(`bench: ${s}\n`)): Promise<BenchResult> {
+export async function runBench(
+  o: BenchOptions,
+  log: (s: string) => void = (s) => process.stderr.write(`bench: ${s}\n`),
+): Promise<BenchResult> {
   let link: NetLink | null = null;
   let linkInfo: BenchResult["link"] = null;
   let secretDir: string | null = null;
@@ -70,7 +73,11 @@ export async function runBench(o: BenchOptions, log: (s: string) => void = (s) =
       overhead = await measureOverhead(o.workloads, o.quick ? 1 : 3, log);
       latency = await measureFreezeLatency(o.workloads, o.quick ? 5 : 15, log);
     }
-    const suite = await runSuite({ workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, settleMs: o.quick ? 600 : 1000, link, log }, secretFile, secret);
+    const suite = await runSuite(
+      { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, settleMs: o.quick ? 600 : 1000, link, log },
+      secretFile,
+      secret,
+    );
     const when = new Date().toISOString();
     const result: BenchResult = {
       when,
@@ -86,7 +93,12 @@ export async function runBench(o: BenchOptions, log: (s: string) => void = (s) =
     console.log("\n" + textReport(result));
     if (latency.length) {
       console.log("\nFreeze latency (request -> unwound, as the node sees it) and capture time");
-      console.log(table(["workload", "samples", "freeze p50 ms", "freeze p99 ms", "capture p50 ms"], latency.map((r) => [r.guest, r.samples, r.freezeP50Ms.toFixed(3), r.freezeP99Ms.toFixed(3), r.captureP50Ms.toFixed(3)])));
+      console.log(
+        table(
+          ["workload", "samples", "freeze p50 ms", "freeze p99 ms", "capture p50 ms"],
+          latency.map((r) => [r.guest, r.samples, r.freezeP50Ms.toFixed(3), r.freezeP99Ms.toFixed(3), r.captureP50Ms.toFixed(3)]),
+        ),
+      );
     }
     mkdirSync(o.out, { recursive: true });
     const base = join(o.out, when.slice(0, 10));
@@ -97,7 +109,9 @@ export async function runBench(o: BenchOptions, log: (s: string) => void = (s) =
       writeFileSync(join(o.out, "latest-downtime.svg"), downtimeChart(result, sizes.includes(64) ? 64 : sizes[0]));
       writeFileSync(join(o.out, "latest.md"), markdownTable(result) + "\n");
     }
-    console.log(`\nwritten: ${base}.json, ${base}.html${sizes.length ? `, ${join(o.out, "latest-downtime.svg")}, ${join(o.out, "latest.md")}` : ""}`);
+    console.log(
+      `\nwritten: ${base}.json, ${base}.html${sizes.length ? `, ${join(o.out, "latest-downtime.svg")}, ${join(o.out, "latest.md")}` : ""}`,
+    );
     return result;
   } finally {
     process.off("SIGINT", onSignal);

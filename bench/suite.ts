@@ -198,13 +198,22 @@ async function measureWorkload(
         const memoryBytes = (await ps.ps().finally(() => ps.close())).find((p) => p.pid === pid)?.memory ?? 0;
         const printed: string[] = [];
         const start = Date.now();
-        await migrate(pid, remoteAt(from), { to: to.name, json: true, options: { strategy } }, { out: (l) => printed.push(l), note: o.log });
+        await migrate(
+          pid,
+          remoteAt(from),
+          { to: to.name, json: true, options: { strategy } },
+          { out: (l) => printed.push(l), note: o.log },
+        );
         const end = Date.now();
         const stats = JSON.parse(printed[0]) as MigrationStats;
         if (stats.result === "completed") where = 1 - where;
         // observe the settle window after it (the ticks lag a little: bounded wait)
         await sleep(o.settleMs);
-        await until(() => (ticks[ticks.length - 1]?.t ?? 0) >= end + o.settleMs || ended !== null, 30_000, `${workload} ticking after a migration`).catch(() => undefined);
+        await until(
+          () => (ticks[ticks.length - 1]?.t ?? 0) >= end + o.settleMs || ended !== null,
+          30_000,
+          `${workload} ticking after a migration`,
+        ).catch(() => undefined);
         if (rep > 0) stats.faultTimesMs = []; // one run's worth is enough for the chart
         const p = progressAround(ticks, start, end, o.settleMs);
         const run: MigrationRun = { workload, sizeMiB, strategy, rep, memoryBytes, stats, ...p, endMs: end - start };

@@ -23,7 +23,11 @@ export class SnapshotFormatError extends MigrantError {}
 
 /** The Asyncify buffer could not hold the guest's stack at a freeze. */
 export class AsyncifyOverflowError extends MigrantError {
-  constructor(readonly needed: number, readonly capacity: number, readonly kept: boolean) {
+  constructor(
+    readonly needed: number,
+    readonly capacity: number,
+    readonly kept: boolean,
+  ) {
     super(
       `cannot freeze: the guest's stack needs ${needed} bytes of Asyncify buffer but the module reserves ${capacity}; ` +
         `rebuild it with \`migrant build --asyncify-stack ${roundUp(needed * 2)}\`` +

@@ -34,9 +34,7 @@ export class Image {
     try {
       module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
     } catch (e) {
-      throw new ModuleFormatError(
-        `${name} is not a valid WebAssembly module (${(e as Error).message}); rebuild it with \`migrant build\``,
-      );
+      throw new ModuleFormatError(`${name} is not a valid WebAssembly module (${(e as Error).message}); rebuild it with \`migrant build\``);
     }
     return new Image(bytes, layoutOf(module, name), module, name);
   }

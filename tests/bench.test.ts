@@ -72,7 +72,11 @@ describe("migrant bench", () => {
 
   it("migrates a real workload between two real nodes and writes the figures and the report", async () => {
     const out = mkdtempSync(join(tmpdir(), "migrant-bench-test-"));
-    const r = await migrant(["bench", "--workloads", "idle", "--strategies", "freeze,postcopy", "--sizes", "2", "--reps", "1", "--no-overhead", "--out", out], {}, 120_000);
+    const r = await migrant(
+      ["bench", "--workloads", "idle", "--strategies", "freeze,postcopy", "--sizes", "2", "--reps", "1", "--no-overhead", "--out", out],
+      {},
+      120_000,
+    );
     expect(r.code, r.stderr).toBe(0);
     const json = readdirSync(out).find((f) => f.endsWith(".json"))!;
     const result = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchResult;
@@ -96,13 +100,34 @@ describe("migrant bench", () => {
 
   it("--link runs the nodes over a rate-capped veth between two namespaces, or says why not and runs on loopback", async () => {
     const out = mkdtempSync(join(tmpdir(), "migrant-bench-link-"));
-    const r = await migrant(["bench", "--link", "1gbit", "--workloads", "idle", "--strategies", "freeze", "--sizes", "2", "--reps", "1", "--no-overhead", "--out", out], {}, 120_000);
+    const r = await migrant(
+      [
+        "bench",
+        "--link",
+        "1gbit",
+        "--workloads",
+        "idle",
+        "--strategies",
+        "freeze",
+        "--sizes",
+        "2",
+        "--reps",
+        "1",
+        "--no-overhead",
+        "--out",
+        out,
+      ],
+      {},
+      120_000,
+    );
     expect(r.code, r.stderr).toBe(0);
     const json = readdirSync(out).find((f) => f.endsWith(".json"))!;
     const result = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchResult;
     expect(result.suite.runs.map((x) => x.stats.result)).toEqual(["completed"]);
     if (result.link && "rate" in result.link) {
-      expect(r.stderr).toMatch(/nodes: A at ws:\/\/10\.77\.0\.1:\d+, B at ws:\/\/10\.77\.0\.2:\d+ \(namespaces migrant-a\/migrant-b, tbf 1gbit\)/);
+      expect(r.stderr).toMatch(
+        /nodes: A at ws:\/\/10\.77\.0\.1:\d+, B at ws:\/\/10\.77\.0\.2:\d+ \(namespaces migrant-a\/migrant-b, tbf 1gbit\)/,
+      );
       // the cap holds: a 1 Gbit/s link carries at most 125 MB/s
       expect(result.floor.upMBps).toBeLessThan(130);
     } else {

@@ -31,9 +31,7 @@ describe.each(EXAMPLE_GUESTS)("$name", (g: Guest) => {
   });
 
   it(`frozen at ${TRIALS} random moments and restored, ends like an uninterrupted run`, async () => {
-    const runs = await inBatches(TRIALS, AT_ONCE, () =>
-      runWithFreezes(image, g.args, [Math.random() * runtimeMs * 1.2]),
-    );
+    const runs = await inBatches(TRIALS, AT_ONCE, () => runWithFreezes(image, g.args, [Math.random() * runtimeMs * 1.2]));
     for (const r of runs) {
       expect(r.lines).toEqual(reference.lines);
       expect(r.status).toEqual(reference.status);

@@ -68,7 +68,9 @@ beforeAll(async () => {
   A = await node("A");
   B = await node("B", ["--join", A.url]);
   C = await node("C", ["--join", A.url]);
-  await eventually(async () => ((await ps(A)) && JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout).length === 3 ? true : undefined));
+  await eventually(async () =>
+    (await ps(A)) && JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout).length === 3 ? true : undefined,
+  );
   for (const g of EXAMPLE_GUESTS) {
     const r = await migrant(["run", wasm.get(g.name)!, ...argsOf(g), "-d"], at(A));
     const pid = r.stdout.trim();
@@ -141,7 +143,11 @@ describe("failures", () => {
 
   it("the destination refuses (not enough memory): failure before any freeze, the process carries on", async () => {
     const D = await node("D", ["--join", A.url, "--max-memory", "512M"]);
-    await eventually(async () => (await ps(A)) && (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "D"));
+    await eventually(
+      async () =>
+        (await ps(A)) &&
+        (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "D"),
+    );
     const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
     const { pid, follower } = await launch(counter, ["8"], A);
     await sleep(150);
@@ -172,7 +178,9 @@ describe("failures", () => {
 
   it("the destination dies before the handover: the migration fails, the process keeps running on the source", async () => {
     const T = await node("T", ["--join", A.url]);
-    await eventually(async () => (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "T"));
+    await eventually(async () =>
+      (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "T"),
+    );
     const g = bytes();
     const { pid, follower } = await launch(g, ["32", "100000"], A);
     await sleep(300);
@@ -191,7 +199,9 @@ describe("failures", () => {
 
   it("the source dies during post-copy: the process stops with an error naming the missing pages, never reads zeros", async () => {
     const U = await node("U", ["--join", A.url]);
-    await eventually(async () => (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "U"));
+    await eventually(async () =>
+      (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "U"),
+    );
     const g = bytes();
     const { pid } = await launch(g, ["32", "100000"], U);
     await sleep(300);
@@ -233,7 +243,9 @@ describe("placement", () => {
     const busy: string[] = [];
     for (let i = 0; i < 2; i++) busy.push((await migrant(["run", wasm.get(counter.name)!, "0", "-d"], at(A))).stdout.trim());
     for (let i = 0; i < 2; i++) busy.push((await migrant(["run", wasm.get(counter.name)!, "0", "-d", "--on", "B"], at(A))).stdout.trim());
-    await eventually(async () => ((await ps(A)).filter((p) => busy.includes(p.pid) && p.state === "running").length === 4 ? true : undefined));
+    await eventually(async () =>
+      (await ps(A)).filter((p) => busy.includes(p.pid) && p.state === "running").length === 4 ? true : undefined,
+    );
     const nodesNow = JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string; state: string; load: number }>;
     const least = nodesNow.filter((n) => n.state === "up").sort((a, b) => a.load - b.load || a.name.localeCompare(b.name))[0];
     const r = await migrant(["run", wasm.get(counter.name)!, "2", "--on", "auto"], at(A));
@@ -258,7 +270,10 @@ describe("placement", () => {
     expect(list.length).toBe(3);
     for (const { follower } of launched) {
       const end = await follower.done;
-      expect(lines(end.stdout).map((l) => Number(l.split(" ")[0])), end.stderr + "\n" + [...A.output, ...B.output, ...C.output].filter((l) => l.startsWith("*")).join("\n")).toEqual(Array.from({ length: 25 }, (_, i) => i));
+      expect(
+        lines(end.stdout).map((l) => Number(l.split(" ")[0])),
+        end.stderr + "\n" + [...A.output, ...B.output, ...C.output].filter((l) => l.startsWith("*")).join("\n"),
+      ).toEqual(Array.from({ length: 25 }, (_, i) => i));
     }
   });
 });

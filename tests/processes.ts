@@ -36,15 +36,23 @@ export interface RunningNode {
 export async function startNode(name: string, args: string[], env: Record<string, string> = {}): Promise<RunningNode> {
   const output: string[] = [];
   const waiters: Array<() => void> = [];
-  const spawned = spawnNode(name, args, (line) => {
-    output.push(line);
-    for (const w of waiters.splice(0)) w();
-  }, { ...process.env, ...env });
+  const spawned = spawnNode(
+    name,
+    args,
+    (line) => {
+      output.push(line);
+      for (const w of waiters.splice(0)) w();
+    },
+    { ...process.env, ...env },
+  );
   const child = spawned.child;
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   const waitFor = (pattern: RegExp, ms = 10_000) =>
     new Promise<string>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`node ${name}: no line matching ${pattern} within ${ms} ms:\n${output.join("\n")}`)), ms);
+      const deadline = setTimeout(
+        () => reject(new Error(`node ${name}: no line matching ${pattern} within ${ms} ms:\n${output.join("\n")}`)),
+        ms,
+      );
       const check = () => {
         const hit = output.find((l) => pattern.test(l));
         if (hit) {

@@ -58,7 +58,10 @@ describe("protocol", () => {
   });
 
   it("refuses random bytes with a ProtocolError", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (b) => decodesOrRefuses(b)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (b) => decodesOrRefuses(b)),
+      { numRuns: 2000 },
+    );
   });
 
   it("refuses every truncation of a valid frame", () => {

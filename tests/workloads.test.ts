@@ -28,7 +28,12 @@ describe.each(WORKLOADS)("$name", (g: Guest) => {
 
   it("ends with the same result when frozen and restored at random moments, in every variant", async () => {
     for (let trial = 0; trial < 3; trial++) {
-      const r = await runWithFreezes(image, g.args, [Math.random() * ms * 0.3, Math.random() * ms * 0.3, Math.random() * ms * 0.3], ["track", "postcopy", "plain"]);
+      const r = await runWithFreezes(
+        image,
+        g.args,
+        [Math.random() * ms * 0.3, Math.random() * ms * 0.3, Math.random() * ms * 0.3],
+        ["track", "postcopy", "plain"],
+      );
       expect(r.status).toEqual(reference.status);
       expect(doneLine(r)).toEqual(doneLine(reference));
     }

@@ -47,7 +47,9 @@ async function startNode(name: string, ...args: string[]): Promise<string> {
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 mkdirSync(OUT, { recursive: true });
-for (const file of readdirSync(EXAMPLES).filter((f) => f.endsWith(".ts")).sort()) {
+for (const file of readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith(".ts"))
+  .sort()) {
   await migrant("build", join(EXAMPLES, file), "-o", join(OUT, file.replace(/\.ts$/, ".wasm")));
 }
 const counter = join(OUT, "counter.wasm");

@@ -4,7 +4,6 @@ import { Command, InvalidArgumentError, CommanderError } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../paths.js";
-import { basename } from "node:path";
 import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "../build/options.js";
 import { formatSize, parseSize } from "../build/size.js";
 import { MigrantError, UsageError } from "../errors.js";
@@ -38,7 +37,11 @@ function buildFlags(cmd: Command): Command {
   return cmd
     .option("--max-memory <size>", `maximum linear memory of the guest (default ${formatSize(DEFAULT_MAX_MEMORY)})`, size("--max-memory"))
     .option("--page-size <size>", `tracked page size for dirty and presence maps (default ${DEFAULT_PAGE_SIZE})`, size("--page-size"))
-    .option("--asyncify-stack <size>", "Asyncify buffer for a frozen call stack (default: sized from the module)", size("--asyncify-stack"));
+    .option(
+      "--asyncify-stack <size>",
+      "Asyncify buffer for a frozen call stack (default: sized from the module)",
+      size("--asyncify-stack"),
+    );
 }
 
 const count = (what: string) => (v: string) => {
@@ -82,7 +85,7 @@ export function program(): Command {
     p
       .command("build")
       .description("compile an AssemblyScript guest into a migratable module")
-      .argument("<prog.ts>", "the guest program (imports from \"migrant\", exports main)")
+      .argument("<prog.ts>", 'the guest program (imports from "migrant", exports main)')
       .option("-o, --out <file>", "output file (default: the source name with .wasm)"),
   ).action(async (source: string, f: BuildFlags & { out?: string }) => {
     const out = f.out ?? source.replace(/\.ts$/, "") + ".wasm";
@@ -143,7 +146,12 @@ export function program(): Command {
     .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE; without one, loopback only)")
     .option("--max-frame <size>", "largest protocol frame accepted", size("--max-frame"), 64 * 1024 * 1024)
     .option("--max-procs <n>", "most processes running at once", count("--max-procs"), 64)
-    .option("--max-memory <size>", "most guest memory promised at once (sum of guests' maximum memory)", size("--max-memory"), 16 * 1024 ** 3)
+    .option(
+      "--max-memory <size>",
+      "most guest memory promised at once (sum of guests' maximum memory)",
+      size("--max-memory"),
+      16 * 1024 ** 3,
+    )
     .option("--heartbeat <ms>", "heartbeat interval; a node silent for 6 of them is down", count("--heartbeat"), 500)
     .action(async (f) => {
       process.exitCode = await runNode(f);
@@ -180,7 +188,16 @@ export function program(): Command {
   ).action(
     async (
       pid: string | undefined,
-      f: RemoteFlags & { to?: string; strategy: string; maxDowntime?: number; maxRounds?: number; bandwidth?: number; push: boolean; json?: boolean; cancel?: string },
+      f: RemoteFlags & {
+        to?: string;
+        strategy: string;
+        maxDowntime?: number;
+        maxRounds?: number;
+        bandwidth?: number;
+        push: boolean;
+        json?: boolean;
+        cancel?: string;
+      },
     ) => {
       if (f.cancel) {
         process.exitCode = await cancelMigration(f.cancel, toRemote(f));
@@ -227,32 +244,50 @@ export function program(): Command {
     .option("--delay <ms>", "with --link: added delay each way, where the kernel has netem", millis, 0.5)
     .option("--no-overhead", "skip the overhead and freeze-latency measurements")
     .option("--out <dir>", "where to write the results", DEFAULT_RESULTS)
-    .action(async (f: { quick?: boolean; workloads?: string; strategies?: string; sizes?: string; reps?: number; link?: string | boolean; delay: number; overhead: boolean; out: string }) => {
-      const list = (v: string | undefined, all: readonly string[], what: string) => {
-        if (v === undefined) return [...all];
-        const items = v.split(",").map((x) => x.trim()).filter(Boolean);
-        const bad = items.filter((x) => !all.includes(x));
-        if (bad.length || !items.length) throw new UsageError(`${what}: ${bad.join(", ") || "nothing given"} (choose from ${all.join(", ")})`);
-        return items;
-      };
-      const sizes = (f.sizes ?? (f.quick ? "64" : "16,64,256,1000")).split(",").map((x) => Number(x.trim()));
-      if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) {
-        throw new UsageError(`--sizes: "${f.sizes}" must be whole MiB from 1 to 1000 (the workloads' arrays must stay under AssemblyScript's 1 GiB block limit)`);
-      }
-      if (f.reps === 0) throw new UsageError("--reps must be at least 1");
-      const { runBench } = await import("../../bench/run.js"); // the toolchain loads only for this command
-      await runBench({
-        workloads: list(f.workloads, WORKLOAD_NAMES, "--workloads"),
-        strategies: list(f.strategies, STRATEGIES, "--strategies") as Strategy[],
-        sizes,
-        reps: f.reps ?? (f.quick ? 1 : 3),
-        quick: !!f.quick,
-        overhead: f.overhead,
-        link: f.link === true ? "1gbit" : f.link || null,
-        delayMs: f.delay,
-        out: f.out,
-      });
-    });
+    .action(
+      async (f: {
+        quick?: boolean;
+        workloads?: string;
+        strategies?: string;
+        sizes?: string;
+        reps?: number;
+        link?: string | boolean;
+        delay: number;
+        overhead: boolean;
+        out: string;
+      }) => {
+        const list = (v: string | undefined, all: readonly string[], what: string) => {
+          if (v === undefined) return [...all];
+          const items = v
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean);
+          const bad = items.filter((x) => !all.includes(x));
+          if (bad.length || !items.length)
+            throw new UsageError(`${what}: ${bad.join(", ") || "nothing given"} (choose from ${all.join(", ")})`);
+          return items;
+        };
+        const sizes = (f.sizes ?? (f.quick ? "64" : "16,64,256,1000")).split(",").map((x) => Number(x.trim()));
+        if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) {
+          throw new UsageError(
+            `--sizes: "${f.sizes}" must be whole MiB from 1 to 1000 (the workloads' arrays must stay under AssemblyScript's 1 GiB block limit)`,
+          );
+        }
+        if (f.reps === 0) throw new UsageError("--reps must be at least 1");
+        const { runBench } = await import("../../bench/run.js"); // the toolchain loads only for this command
+        await runBench({
+          workloads: list(f.workloads, WORKLOAD_NAMES, "--workloads"),
+          strategies: list(f.strategies, STRATEGIES, "--strategies") as Strategy[],
+          sizes,
+          reps: f.reps ?? (f.quick ? 1 : 3),
+          quick: !!f.quick,
+          overhead: f.overhead,
+          link: f.link === true ? "1gbit" : f.link || null,
+          delayMs: f.delay,
+          out: f.out,
+        });
+      },
+    );
 
   p.command("resume")
     .description("continue a process from a snapshot file, to its end")
@@ -283,4 +318,3 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 70;
   }
 }
-

@@ -203,7 +203,9 @@ export async function migrate(pid: string, r: Remote, f: MigrateFlags, io: Conso
       const stats = (await client.migrate(pid, f.to, f.options, (p) => {
         if (!tty) return;
         const g = p as Progress;
-        process.stderr.write(`\r\x1b[K${g.phase}: ${Math.max(0, g.pagesLeft)} pages left, ${formatSize(g.bytesSent)} sent, ${g.mbps.toFixed(0)} MB/s`);
+        process.stderr.write(
+          `\r\x1b[K${g.phase}: ${Math.max(0, g.pagesLeft)} pages left, ${formatSize(g.bytesSent)} sent, ${g.mbps.toFixed(0)} MB/s`,
+        );
       })) as MigrationStats;
       if (tty) process.stderr.write("\r\x1b[K");
       if (f.json) io.out(JSON.stringify(stats));
@@ -219,7 +221,12 @@ export async function migrate(pid: string, r: Remote, f: MigrateFlags, io: Conso
  * `migrant drain NAME`: moves every process off a node, each to the least-loaded
  * other node, so that the node can be stopped without losing anything.
  */
-export async function drain(name: string, r: Remote, f: { strategy: MigrationOptions["strategy"]; json: boolean }, io: Console = stdio): Promise<number> {
+export async function drain(
+  name: string,
+  r: Remote,
+  f: { strategy: MigrationOptions["strategy"]; json: boolean },
+  io: Console = stdio,
+): Promise<number> {
   const c = await open(r);
   let nodesNow: NodeInfo[];
   let procs: ProcInfo[];
@@ -240,10 +247,14 @@ export async function drain(name: string, r: Remote, f: { strategy: MigrationOpt
     results.push(stats);
     if (stats.result === "completed") to.load++;
     else failed++;
-    if (!f.json) io.note(`${p.pid} -> ${to.name}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, downtime ${stats.downtimeMs.toFixed(2)} ms`);
+    if (!f.json)
+      io.note(
+        `${p.pid} -> ${to.name}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, downtime ${stats.downtimeMs.toFixed(2)} ms`,
+      );
   }
   if (f.json) io.out(JSON.stringify(results));
-  else io.note(procs.length ? `drained ${name}: ${procs.length - failed} of ${procs.length} processes moved` : `node ${name} runs no process`);
+  else
+    io.note(procs.length ? `drained ${name}: ${procs.length - failed} of ${procs.length} processes moved` : `node ${name} runs no process`);
   return failed ? 1 : 0;
 }
 
@@ -309,7 +320,15 @@ export async function nodes(r: Remote, json: boolean, io: Console = stdio): Prom
     io.out(
       table(
         ["NAME", "ADDRESS", "STATE", "LOAD", "PROCESSES", "MEMORY", "LAST HEARD"],
-        list.map((n) => [n.name, n.url, n.state + (n.reason ? ` (${n.reason})` : ""), n.load, n.procs, formatSize(n.memory), n.silentMs ? `${ago(n.silentMs)} ago` : "now"]),
+        list.map((n) => [
+          n.name,
+          n.url,
+          n.state + (n.reason ? ` (${n.reason})` : ""),
+          n.load,
+          n.procs,
+          formatSize(n.memory),
+          n.silentMs ? `${ago(n.silentMs)} ago` : "now",
+        ]),
       ),
     );
     return 0;

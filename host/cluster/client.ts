@@ -33,7 +33,8 @@ export class ClusterClient {
       const err: Message = { t: "error", req: 0, message: `the node closed the connection (${this.closedBecause})` };
       for (const w of this.waiting.values()) w(err);
       this.waiting.clear();
-      for (const [pid, f] of this.ends) f({ exit: { code: 1, error: `lost contact with the node running ${pid} (${this.closedBecause})` } });
+      for (const [pid, f] of this.ends)
+        f({ exit: { code: 1, error: `lost contact with the node running ${pid} (${this.closedBecause})` } });
       this.ends.clear();
     });
     link.on("failure", () => undefined);

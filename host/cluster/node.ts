@@ -241,7 +241,13 @@ export class ClusterNode {
         link.close();
         return;
       }
-      const list = [{ name: this.o.name, url: this.url }, ...this.membership.nodes().filter((n) => n.state === "up").map((n) => ({ name: n.name, url: n.url }))];
+      const list = [
+        { name: this.o.name, url: this.url },
+        ...this.membership
+          .nodes()
+          .filter((n) => n.state === "up")
+          .map((n) => ({ name: n.name, url: n.url })),
+      ];
       link.send({ t: "members", list });
       link.peer = msg.name;
       this.adopt(link, msg.url);
@@ -262,7 +268,9 @@ export class ClusterNode {
     const fail = (req: number, message: string) => link.send({ t: "error", req, message });
     switch (m.t) {
       case "run":
-        return this.runRequest(link, m).catch((e) => fail(m.req, e instanceof MigrantError ? e.message : `internal error: ${(e as Error).message}`));
+        return this.runRequest(link, m).catch((e) =>
+          fail(m.req, e instanceof MigrantError ? e.message : `internal error: ${(e as Error).message}`),
+        );
       case "attach": {
         const p = this.procs.get(m.pid);
         if (!p) return fail(m.req, `no process ${m.pid} on node ${this.o.name}`);
@@ -308,10 +316,7 @@ export class ClusterNode {
     const proc = this.newProc(pid, image, { module: m.module, args });
     if (!m.detach) proc.watchers.add(link);
     this.procs.set(pid, proc);
-    this.attachProcess(
-      proc,
-      GuestProcess.start(image, { pid, node: this.o.name, args, onOutput: (line) => this.output(pid, line) }),
-    );
+    this.attachProcess(proc, GuestProcess.start(image, { pid, node: this.o.name, args, onOutput: (line) => this.output(pid, line) }));
     this.event(`process ${pid} started: ${[m.module, ...args].join(" ")}`);
     link.send({ t: "started", req: m.req, pid });
   }
@@ -320,7 +325,13 @@ export class ClusterNode {
    * The module with this SHA-256: from the cache, or asked of the peer
    * (`needModule` with request id `req`), checked against its hash and cached.
    */
-  private async moduleFor(link: Link, req: number, hash: string, name: string, receive: () => Promise<MessageOf<"module">>): Promise<Image> {
+  private async moduleFor(
+    link: Link,
+    req: number,
+    hash: string,
+    name: string,
+    receive: () => Promise<MessageOf<"module">>,
+  ): Promise<Image> {
     const cached = this.modules.get(hash);
     if (cached) return cached;
     link.send({ t: "needModule", req, hash });
@@ -459,8 +470,14 @@ export class ClusterNode {
     const proc = this.procs.get(m.pid);
     if (!proc) throw new MigrantError(`no process ${m.pid} on node ${this.o.name}`);
     if (proc.settling) {
-      const ok = await Promise.race([proc.settling.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), SETTLE_WAIT_MS))]);
-      if (!ok) throw new MigrantError(`process ${m.pid} is still receiving its pages from its last post-copy migration; migrate it once they have arrived`);
+      const ok = await Promise.race([
+        proc.settling.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), SETTLE_WAIT_MS)),
+      ]);
+      if (!ok)
+        throw new MigrantError(
+          `process ${m.pid} is still receiving its pages from its last post-copy migration; migrate it once they have arrived`,
+        );
     }
     if (proc.info.state !== "running" || !proc.process) throw new MigrantError(`process ${m.pid} is not running (${proc.info.state})`);
     if (proc.migrating) throw new MigrantError(`process ${m.pid} is already migrating`);
@@ -502,7 +519,12 @@ export class ClusterNode {
       seq: () => proc.seq,
       onHandover: () => {
         this.procs.delete(pid);
-        const info = { ...proc.info, node: m.to, migrations: proc.info.migrations + 1, uptimeMs: Math.round(performance.now() - proc.began) };
+        const info = {
+          ...proc.info,
+          node: m.to,
+          migrations: proc.info.migrations + 1,
+          uptimeMs: Math.round(performance.now() - proc.began),
+        };
         this.departed.set(pid, { info, until: performance.now() + 10 * this.o.heartbeatMs });
         for (const w of proc.watchers) w.send({ t: "moved", pid, node: m.to, url: member.url });
         proc.watchers.clear();
@@ -518,7 +540,9 @@ export class ClusterNode {
     this.outgoing.delete(mid);
     proc.migrating = null;
     if (stats.result === "completed") {
-      this.event(`process ${pid} left for ${m.to} (${stats.strategy}, downtime ${stats.downtimeMs.toFixed(2)} ms, ${formatSize(stats.bytesSent)} sent)`);
+      this.event(
+        `process ${pid} left for ${m.to} (${stats.strategy}, downtime ${stats.downtimeMs.toFixed(2)} ms, ${formatSize(stats.bytesSent)} sent)`,
+      );
     } else {
       this.event(`migration of ${pid} to ${m.to} ${stats.result}: ${stats.error}`);
     }
@@ -581,7 +605,15 @@ export class ClusterNode {
     const image = await this.moduleFor(link, m.mid, m.hash, m.module, () => entry.mailbox.next(["module"], 60_000));
     this.checkCapacity(image);
     if (this.procs.get(m.pid)?.info.state === "running") throw new MigrantError(`a process ${m.pid} already runs on ${this.o.name}`);
-    const info = m.info as { args: string[]; module: string; startedAt: number; migrations: number; uptimeMs: number; memoryPages: number; strategy: string };
+    const info = m.info as {
+      args: string[];
+      module: string;
+      startedAt: number;
+      migrations: number;
+      uptimeMs: number;
+      memoryPages: number;
+      strategy: string;
+    };
     const variant = info.strategy === "postcopy" || info.strategy === "hybrid" ? "postcopy" : "plain";
     const img = image;
     entry.immigration = new Immigration({
@@ -595,7 +627,12 @@ export class ClusterNode {
       memoryPages: info.memoryPages,
       onOutput: (line) => this.output(m.pid, line),
       onArrived: (gp, seq) => {
-        const proc = this.newProc(m.pid, img, { module: info.module, args: info.args, startedAt: info.startedAt, migrations: info.migrations + 1 }, info.uptimeMs);
+        const proc = this.newProc(
+          m.pid,
+          img,
+          { module: info.module, args: info.args, startedAt: info.startedAt, migrations: info.migrations + 1 },
+          info.uptimeMs,
+        );
         proc.seq = seq;
         this.procs.set(m.pid, proc);
         this.attachProcess(proc, gp);

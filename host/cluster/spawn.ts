@@ -22,8 +22,17 @@ export function nodeCommand(argv: string[], netns?: string): [string, string[]] 
  * Runs `migrant node --name NAME --port 0 ...args` (in network namespace
  * `netns` if given), handing every line it prints (stdout and stderr) to `onLine`.
  */
-export function spawnNode(name: string, args: string[], onLine: (line: string) => void, env: NodeJS.ProcessEnv = process.env, netns?: string): SpawnedNode {
-  const child = spawn(...nodeCommand([BIN, "node", "--name", name, "--port", "0", ...args], netns), { env, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnNode(
+  name: string,
+  args: string[],
+  onLine: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+  netns?: string,
+): SpawnedNode {
+  const child = spawn(...nodeCommand([BIN, "node", "--name", name, "--port", "0", ...args], netns), {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const url = new Promise<string>((resolve, reject) => {
     let found = false;
     const take = (stream: NodeJS.ReadableStream) => {

@@ -81,17 +81,11 @@ function helperBody(m: binaryen.Module, L: Layout, name: string, active: boolean
   const get = (i: number) => m.local.get(i, i32);
   const shift = m.i32.const(L.pageShift);
   const firstPage = m.i32.shr_u(get(P_ADDR), shift);
-  const lastPage = () =>
-    m.i32.shr_u(m.i32.sub(m.i32.add(get(P_ADDR), get(P_LEN)), m.i32.const(1)), m.i32.const(L.pageShift));
+  const lastPage = () => m.i32.shr_u(m.i32.sub(m.i32.add(get(P_ADDR), get(P_LEN)), m.i32.const(1)), m.i32.const(L.pageShift));
   const mark = (page: binaryen.ExpressionRef) => m.i32.store8(L.dirty, 1, page, m.i32.const(1));
   const absent = (page: binaryen.ExpressionRef) => m.i32.eqz(m.i32.load8_u(L.present, 1, page));
   const fault = (page: binaryen.ExpressionRef) => m.call(importedAs(m, FAULT_IMPORT.base), [page], none);
-  const clampedLast = () =>
-    m.select(
-      m.i32.lt_u(lastPage(), m.i32.const(L.trackedPages)),
-      lastPage(),
-      m.i32.const(L.trackedPages - 1),
-    );
+  const clampedLast = () => m.select(m.i32.lt_u(lastPage(), m.i32.const(L.trackedPages)), lastPage(), m.i32.const(L.trackedPages - 1));
   const rangeLoop = (label: string, each: (p: binaryen.ExpressionRef) => binaryen.ExpressionRef) =>
     m.if(
       get(P_LEN),
@@ -102,11 +96,7 @@ function helperBody(m: binaryen.Module, L: Layout, name: string, active: boolean
           label,
           m.if(
             m.i32.le_u(get(V_P), get(V_Q)),
-            m.block(null, [
-              each(get(V_P)),
-              m.local.set(V_P, m.i32.add(get(V_P), m.i32.const(1))),
-              m.br(label),
-            ]),
+            m.block(null, [each(get(V_P)), m.local.set(V_P, m.i32.add(get(V_P), m.i32.const(1))), m.br(label)]),
           ),
         ),
       ]),

@@ -60,21 +60,26 @@ export class Immigration {
   constructor(private readonly ctx: ImmigrationContext) {
     this.settled = new Promise((r) => (this.settle = r));
     this.memory = newMemory(ctx.image.layout, ctx.memoryPages);
-    this.proc = GuestProcess.prepare(ctx.image, this.memory, {
-      pid: ctx.pid,
-      node: ctx.node,
-      args: ctx.args,
-      variant: ctx.variant,
-      onOutput: ctx.onOutput,
-      onFault: (page) => {
-        if (!this.asked.has(page)) {
-          const t = performance.now();
-          this.asked.set(page, t);
-          if (this.faultTimes.length < FAULT_TIMES) this.faultTimes.push(Math.round((t - this.resumedAt) * 100) / 100);
-        }
-        ctx.link.send({ t: "migFault", mid: ctx.mid, page });
+    this.proc = GuestProcess.prepare(
+      ctx.image,
+      this.memory,
+      {
+        pid: ctx.pid,
+        node: ctx.node,
+        args: ctx.args,
+        variant: ctx.variant,
+        onOutput: ctx.onOutput,
+        onFault: (page) => {
+          if (!this.asked.has(page)) {
+            const t = performance.now();
+            this.asked.set(page, t);
+            if (this.faultTimes.length < FAULT_TIMES) this.faultTimes.push(Math.round((t - this.resumedAt) * 100) / 100);
+          }
+          ctx.link.send({ t: "migFault", mid: ctx.mid, page });
+        },
       },
-    }, true); // fresh: no page arrives before it is ready
+      true,
+    ); // fresh: no page arrives before it is ready
   }
 
   get postCopying(): boolean {

@@ -7,7 +7,8 @@ export function parseOptions(raw: unknown): MigrationOptions {
   const o = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
   const out: MigrationOptions = { ...DEFAULT_OPTIONS };
   if (o.strategy !== undefined) {
-    if (!STRATEGIES.includes(o.strategy as Strategy)) throw new MigrantError(`unknown strategy "${String(o.strategy)}" (${STRATEGIES.join(", ")})`);
+    if (!STRATEGIES.includes(o.strategy as Strategy))
+      throw new MigrantError(`unknown strategy "${String(o.strategy)}" (${STRATEGIES.join(", ")})`);
     out.strategy = o.strategy as Strategy;
   }
   const num = (k: keyof MigrationOptions, min: number) => {

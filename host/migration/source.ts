@@ -70,7 +70,13 @@ export interface EmigrationContext {
 const now = () => performance.now();
 
 /** CRC-32 of every guest page not absent: neither in `absent` nor in [range[0], range[1]) (those arrive later). */
-export function pageDigests(bytes: Uint8Array, first: number, size: number, absent: ArrayLike<number>, range: [number, number]): Record<number, number> {
+export function pageDigests(
+  bytes: Uint8Array,
+  first: number,
+  size: number,
+  absent: ArrayLike<number>,
+  range: [number, number],
+): Record<number, number> {
   const out: Record<number, number> = {};
   const not = new Set(Array.from(absent));
   for (let p = first; p < bytes.length / size; p++) {
@@ -199,7 +205,8 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     const proc = ctx.getProcess();
     const asyncify = new Uint8Array(proc.memory.buffer, L.asyncStart, state.asyncUsed).slice();
     // optional end-to-end check of every guest page (MIGRANT_VERIFY=1 on the source node)
-    const verify = process.env.MIGRANT_VERIFY === "1" ? pageDigests(new Uint8Array(proc.memory.buffer), L.base / size, size, absent, range) : null;
+    const verify =
+      process.env.MIGRANT_VERIFY === "1" ? pageDigests(new Uint8Array(proc.memory.buffer), L.base / size, size, absent, range) : null;
     link.send({
       t: "migHandover",
       mid: ctx.mid,
@@ -239,7 +246,10 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     const bytes = new Uint8Array(ctx.getProcess().memory.buffer);
     if (!streamStart) streamStart = now();
     for (;;) {
-      const faulted = mailbox.take("migFault").map((m) => m.page).filter((p) => pending.has(p));
+      const faulted = mailbox
+        .take("migFault")
+        .map((m) => m.page)
+        .filter((p) => pending.has(p));
       for (const p of faulted) pending.delete(p);
       if (faulted.length) ship(bytes, faulted);
       if (pending.size === 0) break;
@@ -266,7 +276,14 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
 
   try {
     // setup: the destination checks its limits, fetches the module if it lacks it, prepares a worker
-    link.send({ t: "migBegin", mid: ctx.mid, pid: ctx.pid, module: ctx.module, hash: ctx.image.hash, info: { ...ctx.info, strategy: st.strategy } });
+    link.send({
+      t: "migBegin",
+      mid: ctx.mid,
+      pid: ctx.pid,
+      module: ctx.module,
+      hash: ctx.image.hash,
+      info: { ...ctx.info, strategy: st.strategy },
+    });
     let r = await mailbox.next(["migAccept", "migRefuse", "needModule"], STEP_MS);
     if (r.t === "needModule") {
       link.send({ t: "module", req: ctx.mid, hash: ctx.image.hash, bytes: ctx.image.bytes });
@@ -334,7 +351,12 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
     if (absent.length) {
       const done = await serve(absent);
       const d = done.stats as Pick<MigrationStats, "faults" | "faultP50Us" | "faultP99Us" | "faultTimesMs">;
-      Object.assign(st, { faults: d.faults, faultP50Us: d.faultP50Us, faultP99Us: d.faultP99Us, faultTimesMs: Array.isArray(d.faultTimesMs) ? d.faultTimesMs : [] });
+      Object.assign(st, {
+        faults: d.faults,
+        faultP50Us: d.faultP50Us,
+        faultP99Us: d.faultP99Us,
+        faultTimesMs: Array.isArray(d.faultTimesMs) ? d.faultTimesMs : [],
+      });
     }
   } catch (e) {
     st.result = e instanceof MigrationFailed && e.cancelled ? "cancelled" : "failed";

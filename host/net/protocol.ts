@@ -23,45 +23,154 @@ type Kind = "u32" | "i32" | "f64" | "str" | "bytes" | "json";
 
 /** Message types and their fields, in wire order. Append only: the index is the type byte. */
 export const SCHEMAS = {
-  challenge: [["node", "str"], ["nonce", "bytes"]],
-  auth: [["role", "str"], ["name", "str"], ["proof", "bytes"], ["nonce", "bytes"]],
-  welcome: [["node", "str"], ["proof", "bytes"]],
+  challenge: [
+    ["node", "str"],
+    ["nonce", "bytes"],
+  ],
+  auth: [
+    ["role", "str"],
+    ["name", "str"],
+    ["proof", "bytes"],
+    ["nonce", "bytes"],
+  ],
+  welcome: [
+    ["node", "str"],
+    ["proof", "bytes"],
+  ],
   refused: [["reason", "str"]],
-  join: [["name", "str"], ["url", "str"]],
+  join: [
+    ["name", "str"],
+    ["url", "str"],
+  ],
   members: [["list", "json"]],
-  heartbeat: [["name", "str"], ["state", "json"]],
+  heartbeat: [
+    ["name", "str"],
+    ["state", "json"],
+  ],
   bye: [["reason", "str"]],
-  run: [["req", "u32"], ["hash", "str"], ["module", "str"], ["args", "json"], ["detach", "u32"]],
-  needModule: [["req", "u32"], ["hash", "str"]],
-  module: [["req", "u32"], ["hash", "str"], ["bytes", "bytes"]],
-  started: [["req", "u32"], ["pid", "str"]],
-  output: [["pid", "str"], ["seq", "u32"], ["line", "str"]],
-  exited: [["pid", "str"], ["code", "i32"], ["error", "str"]],
-  attach: [["req", "u32"], ["pid", "str"], ["from", "u32"]],
-  kill: [["req", "u32"], ["pid", "str"]],
+  run: [
+    ["req", "u32"],
+    ["hash", "str"],
+    ["module", "str"],
+    ["args", "json"],
+    ["detach", "u32"],
+  ],
+  needModule: [
+    ["req", "u32"],
+    ["hash", "str"],
+  ],
+  module: [
+    ["req", "u32"],
+    ["hash", "str"],
+    ["bytes", "bytes"],
+  ],
+  started: [
+    ["req", "u32"],
+    ["pid", "str"],
+  ],
+  output: [
+    ["pid", "str"],
+    ["seq", "u32"],
+    ["line", "str"],
+  ],
+  exited: [
+    ["pid", "str"],
+    ["code", "i32"],
+    ["error", "str"],
+  ],
+  attach: [
+    ["req", "u32"],
+    ["pid", "str"],
+    ["from", "u32"],
+  ],
+  kill: [
+    ["req", "u32"],
+    ["pid", "str"],
+  ],
   psRequest: [["req", "u32"]],
-  ps: [["req", "u32"], ["list", "json"]],
+  ps: [
+    ["req", "u32"],
+    ["list", "json"],
+  ],
   nodesRequest: [["req", "u32"]],
-  nodes: [["req", "u32"], ["list", "json"]],
-  error: [["req", "u32"], ["message", "str"]],
+  nodes: [
+    ["req", "u32"],
+    ["list", "json"],
+  ],
+  error: [
+    ["req", "u32"],
+    ["message", "str"],
+  ],
   // live migration: client -> source node
-  migrate: [["req", "u32"], ["pid", "str"], ["to", "str"], ["options", "json"]],
-  migrateCancel: [["req", "u32"], ["pid", "str"]],
-  migProgress: [["req", "u32"], ["progress", "json"]],
-  migResult: [["req", "u32"], ["stats", "json"]],
+  migrate: [
+    ["req", "u32"],
+    ["pid", "str"],
+    ["to", "str"],
+    ["options", "json"],
+  ],
+  migrateCancel: [
+    ["req", "u32"],
+    ["pid", "str"],
+  ],
+  migProgress: [
+    ["req", "u32"],
+    ["progress", "json"],
+  ],
+  migResult: [
+    ["req", "u32"],
+    ["stats", "json"],
+  ],
   /** to the watchers of a process that has moved: follow it there */
-  moved: [["pid", "str"], ["node", "str"], ["url", "str"]],
+  moved: [
+    ["pid", "str"],
+    ["node", "str"],
+    ["url", "str"],
+  ],
   // live migration: source node <-> destination node
-  migBegin: [["mid", "u32"], ["pid", "str"], ["module", "str"], ["hash", "str"], ["info", "json"]],
+  migBegin: [
+    ["mid", "u32"],
+    ["pid", "str"],
+    ["module", "str"],
+    ["hash", "str"],
+    ["info", "json"],
+  ],
   migAccept: [["mid", "u32"]],
-  migRefuse: [["mid", "u32"], ["reason", "str"]],
-  migPages: [["mid", "u32"], ["indices", "bytes"], ["data", "bytes"], ["crc", "u32"]],
+  migRefuse: [
+    ["mid", "u32"],
+    ["reason", "str"],
+  ],
+  migPages: [
+    ["mid", "u32"],
+    ["indices", "bytes"],
+    ["data", "bytes"],
+    ["crc", "u32"],
+  ],
   // absent pages: the list, plus every page of [absentFrom, absentTo) (post-copy hands over a range, never a list)
-  migHandover: [["mid", "u32"], ["state", "json"], ["asyncify", "bytes"], ["memoryPages", "u32"], ["absent", "bytes"], ["absentFrom", "u32"], ["absentTo", "u32"]],
-  migResumed: [["mid", "u32"], ["at", "f64"]],
-  migFault: [["mid", "u32"], ["page", "u32"]],
-  migDone: [["mid", "u32"], ["stats", "json"]],
-  migAbort: [["mid", "u32"], ["reason", "str"]],
+  migHandover: [
+    ["mid", "u32"],
+    ["state", "json"],
+    ["asyncify", "bytes"],
+    ["memoryPages", "u32"],
+    ["absent", "bytes"],
+    ["absentFrom", "u32"],
+    ["absentTo", "u32"],
+  ],
+  migResumed: [
+    ["mid", "u32"],
+    ["at", "f64"],
+  ],
+  migFault: [
+    ["mid", "u32"],
+    ["page", "u32"],
+  ],
+  migDone: [
+    ["mid", "u32"],
+    ["stats", "json"],
+  ],
+  migAbort: [
+    ["mid", "u32"],
+    ["reason", "str"],
+  ],
   // pre-copy, before its stop: has the destination installed everything sent so far?
   migSync: [["mid", "u32"]],
   migSynced: [["mid", "u32"]],
@@ -116,7 +225,9 @@ export function encode(msg: Message): Buffer {
       }
       default: {
         const raw =
-          kind === "bytes" ? Buffer.from(v as Uint8Array) : Buffer.from(utf8.encode(kind === "json" ? JSON.stringify(v ?? null) : (v as string)));
+          kind === "bytes"
+            ? Buffer.from(v as Uint8Array)
+            : Buffer.from(utf8.encode(kind === "json" ? JSON.stringify(v ?? null) : (v as string)));
         const len = Buffer.alloc(4);
         len.writeUInt32LE(raw.length);
         parts.push(len, raw);

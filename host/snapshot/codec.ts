@@ -65,7 +65,10 @@ export function encodeSnapshot(s: Snapshot): Buffer {
 
 class Reader {
   private at = 0;
-  constructor(private b: Buffer, private what: string) {}
+  constructor(
+    private b: Buffer,
+    private what: string,
+  ) {}
   need(n: number, field: string): void {
     if (n < 0 || this.at + n > this.b.length - 4) {
       throw new SnapshotFormatError(`${this.what} is truncated or corrupted (the ${field} runs past the end of the file)`);
@@ -90,7 +93,9 @@ class Reader {
 
 export function decodeSnapshot(b: Buffer, what = "snapshot"): Snapshot {
   if (b.length < MAGIC.length + 8 || !b.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new SnapshotFormatError(`${what} is not a migrant snapshot (write one with \`migrant run prog.wasm --checkpoint-after MS --to FILE\`)`);
+    throw new SnapshotFormatError(
+      `${what} is not a migrant snapshot (write one with \`migrant run prog.wasm --checkpoint-after MS --to FILE\`)`,
+    );
   }
   const version = b.readUInt32LE(MAGIC.length);
   if (version !== FORMAT) {

@@ -265,7 +265,10 @@ function run(): void {
           return;
         }
         if (outcome === "kept") continue;
-        send({ t: "frozen", state: { phase, globals: saveGlobals(), asyncUsed: asyncData[0] - layout.asyncStart, sleepRemaining: frozenSleep } });
+        send({
+          t: "frozen",
+          state: { phase, globals: saveGlobals(), asyncUsed: asyncData[0] - layout.asyncStart, sleepRemaining: frozenSleep },
+        });
         waitForOrders();
         return;
       }
