@@ -53,7 +53,10 @@ export function barChart(o: {
   if (o.line) all.push(o.line.y);
   let lo = o.log ? 10 ** Math.floor(Math.log10(Math.min(...all, 1))) : 0;
   let hi = o.log ? 10 ** Math.ceil(Math.log10(Math.max(...all, 1))) : Math.max(...all, 1) * 1.1;
-  if (!all.length) ((lo = o.log ? 0.1 : 0), (hi = 1));
+  if (!all.length) {
+    lo = o.log ? 0.1 : 0;
+    hi = 1;
+  }
   const f = (v: number) => (o.log ? Math.log10(v) : v);
   const y = (v: number) => T + (H - T - B) * (1 - (f(v) - f(lo)) / (f(hi) - f(lo)));
   const ticks = o.log ? Array.from({ length: Math.log10(hi / lo) + 1 }, (_, i) => lo * 10 ** i) : niceTicks(lo, hi);

@@ -13,8 +13,9 @@
 
 import { WebSocketServer, WebSocket } from "ws";
 import { percentile } from "./stats.js";
+import { MiB } from "../host/text/size.js";
 
-const CHUNK = 1024 * 1024;
+const CHUNK = MiB;
 const PINGS = 2000;
 
 export interface LinkFloor {

@@ -11,6 +11,7 @@ import { ROOT } from "../host/paths.js";
 import type { LinkFloor } from "./floor-probe.js";
 import type { NetLink } from "./link.js";
 import { median } from "./stats.js";
+import { MiB } from "../host/text/size.js";
 
 export interface Floor extends LinkFloor {
   memcpyMBps: number;
@@ -50,7 +51,7 @@ export async function measureLink(link: NetLink | null, mib: number): Promise<Li
 
 /** Copying 64 MiB within this process (the median of 9 copies). */
 export function measureMemcpy(): number {
-  const size = 64 * 1024 * 1024;
+  const size = 64 * MiB;
   const src = new Uint8Array(size).fill(3);
   const dst = new Uint8Array(size);
   const times: number[] = [];

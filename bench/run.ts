@@ -33,23 +33,72 @@ export interface BenchOptions {
   out: string;
 }
 
+/** The --link set-up (namespaces and a capped veth), or why it is not used. */
+function openLink(o: BenchOptions, log: (s: string) => void): { link: NetLink | null; info: BenchResult["link"] } {
+  if (!o.link) return { link: null, info: null };
+  let info: BenchResult["link"] = null;
+  const link = setupLink(o.link, o.delayMs, (why) => {
+    log(why);
+    info = { refused: why };
+  });
+  if (link) {
+    for (const n of link.notes) log(n);
+    info = { rate: link.rate, delayMs: link.delayMs, notes: link.notes };
+  }
+  return { link, info };
+}
+
+/** The measurements, in order: the floor, the overhead and freeze latency, the downtime suite. */
+async function measure(o: BenchOptions, link: NetLink | null, secretFile: string | null, log: (s: string) => void) {
+  const floor = await measureFloor(link, o.quick ? 32 : 128);
+  log(`floor: ${floorLine(floor)}`);
+  let overhead: BenchResult["overhead"] = null;
+  let latency: LatencyRow[] = [];
+  if (o.overhead) {
+    overhead = await measureOverhead(o.workloads, o.quick ? 1 : 3, log);
+    latency = await measureFreezeLatency(o.workloads, o.quick ? 5 : 15, log);
+  }
+  const settleMs = o.quick ? 600 : 1000;
+  const suite = await runSuite(
+    { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, settleMs, link, log },
+    secretFile,
+    readSecret(secretFile ?? undefined),
+  );
+  return { floor, overhead, latency, suite };
+}
+
+/** Prints the report and writes the JSON, the HTML and the README's chart and table. */
+function report(o: BenchOptions, result: BenchResult, latency: LatencyRow[]): void {
+  console.log("\n" + textReport(result));
+  if (latency.length) {
+    console.log("\nFreeze latency (request -> unwound, as the node sees it) and capture time");
+    console.log(
+      table(
+        ["workload", "samples", "freeze p50 ms", "freeze p99 ms", "capture p50 ms"],
+        latency.map((r) => [r.guest, r.samples, r.freezeP50Ms.toFixed(3), r.freezeP99Ms.toFixed(3), r.captureP50Ms.toFixed(3)]),
+      ),
+    );
+  }
+  mkdirSync(o.out, { recursive: true });
+  const base = join(o.out, result.when.slice(0, 10));
+  writeFileSync(`${base}.json`, JSON.stringify({ ...result, latency }, null, 1));
+  writeFileSync(`${base}.html`, htmlReport(result));
+  const written = [`${base}.json`, `${base}.html`];
+  const sizes = [...new Set(result.rows.map((r) => r.sizeMiB))].sort((a, b) => a - b);
+  if (sizes.length) {
+    written.push(join(o.out, "latest-downtime.svg"), join(o.out, "latest.md"));
+    writeFileSync(written[2], downtimeChart(result, sizes.includes(64) ? 64 : sizes[0]));
+    writeFileSync(written[3], markdownTable(result) + "\n");
+  }
+  console.log(`\nwritten: ${written.join(", ")}`);
+}
+
 export async function runBench(
   o: BenchOptions,
   log: (s: string) => void = (s) => process.stderr.write(`bench: ${s}\n`),
 ): Promise<BenchResult> {
-  let link: NetLink | null = null;
-  let linkInfo: BenchResult["link"] = null;
+  const { link, info } = openLink(o, log);
   let secretDir: string | null = null;
-  if (o.link) {
-    link = setupLink(o.link, o.delayMs, (why) => {
-      log(why);
-      linkInfo = { refused: why };
-    });
-    if (link) {
-      for (const n of link.notes) log(n);
-      linkInfo = { rate: link.rate, delayMs: link.delayMs, notes: link.notes };
-    }
-  }
   const onSignal = () => {
     link?.teardown();
     process.exit(130);
@@ -63,55 +112,18 @@ export async function runBench(
       secretFile = join(secretDir, "secret");
       writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
     }
-    const secret = readSecret(secretFile ?? undefined);
-
-    const floor = await measureFloor(link, o.quick ? 32 : 128);
-    log(`floor: ${floorLine(floor)}`);
-    let overhead: BenchResult["overhead"] = null;
-    let latency: LatencyRow[] = [];
-    if (o.overhead) {
-      overhead = await measureOverhead(o.workloads, o.quick ? 1 : 3, log);
-      latency = await measureFreezeLatency(o.workloads, o.quick ? 5 : 15, log);
-    }
-    const suite = await runSuite(
-      { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, settleMs: o.quick ? 600 : 1000, link, log },
-      secretFile,
-      secret,
-    );
-    const when = new Date().toISOString();
+    const { floor, overhead, latency, suite } = await measure(o, link, secretFile, log);
     const result: BenchResult = {
-      when,
+      when: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
       options: { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, quick: o.quick },
-      link: linkInfo,
+      link: info,
       floor,
       overhead,
       suite,
       rows: summarize(suite.runs),
     };
-
-    console.log("\n" + textReport(result));
-    if (latency.length) {
-      console.log("\nFreeze latency (request -> unwound, as the node sees it) and capture time");
-      console.log(
-        table(
-          ["workload", "samples", "freeze p50 ms", "freeze p99 ms", "capture p50 ms"],
-          latency.map((r) => [r.guest, r.samples, r.freezeP50Ms.toFixed(3), r.freezeP99Ms.toFixed(3), r.captureP50Ms.toFixed(3)]),
-        ),
-      );
-    }
-    mkdirSync(o.out, { recursive: true });
-    const base = join(o.out, when.slice(0, 10));
-    writeFileSync(`${base}.json`, JSON.stringify({ ...result, latency }, null, 1));
-    writeFileSync(`${base}.html`, htmlReport(result));
-    const sizes = [...new Set(result.rows.map((r) => r.sizeMiB))].sort((a, b) => a - b);
-    if (sizes.length) {
-      writeFileSync(join(o.out, "latest-downtime.svg"), downtimeChart(result, sizes.includes(64) ? 64 : sizes[0]));
-      writeFileSync(join(o.out, "latest.md"), markdownTable(result) + "\n");
-    }
-    console.log(
-      `\nwritten: ${base}.json, ${base}.html${sizes.length ? `, ${join(o.out, "latest-downtime.svg")}, ${join(o.out, "latest.md")}` : ""}`,
-    );
+    report(o, result, latency);
     return result;
   } finally {
     process.off("SIGINT", onSignal);

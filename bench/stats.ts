@@ -1,4 +1,4 @@
 // Statistics and tables for benchmark reports (shared with the host).
 
 export { percentile, median, geomean } from "../host/stats.js";
-export { table } from "../host/cli/table.js";
+export { table } from "../host/text/table.js";

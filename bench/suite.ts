@@ -18,9 +18,9 @@
 
 import { join } from "node:path";
 import { spawnNode, type SpawnedNode } from "../host/cluster/spawn.js";
-import { ClusterClient } from "../host/cluster/client.js";
+import { Cluster } from "../host/client/cluster.js";
+import { GiB } from "../host/text/size.js";
 import { buildCached } from "../host/build/cache.js";
-import { attach, migrate, type Remote } from "../host/cli/remote.js";
 import { WORKLOAD_DIR } from "./workloads.js";
 import type { MigrationStats, Strategy } from "../host/migration/options.js";
 import type { NetLink } from "./link.js";
@@ -29,7 +29,7 @@ import { percentile } from "./stats.js";
 /** The workloads' second argument for "keep going until killed". */
 const ENDLESS = "2000000000";
 /** Benchmark builds may hold a 1000 MiB working set plus their runtime. */
-export const BENCH_MAX_MEMORY = 2 * 1024 ** 3;
+export const BENCH_MAX_MEMORY = 2 * GiB;
 const BUCKET_MS = 100;
 
 export interface SuiteOptions {
@@ -153,6 +153,71 @@ async function until(ok: () => boolean, ms: number, what: string): Promise<void>
   }
 }
 
+/** A workload running on the cluster, its ticks followed wherever it runs. */
+interface Running {
+  pid: string;
+  workload: string;
+  sizeMiB: number;
+  /** "kvstore 64 MiB" */
+  label: string;
+  ticks: Tick[];
+  /** why it ended, once it has (it should not: the benchmark kills it) */
+  ended: string | null;
+  following: Promise<unknown>;
+}
+
+async function startWorkload(cluster: Cluster, workload: string, bytes: Uint8Array, sizeMiB: number): Promise<Running> {
+  const { pid } = await cluster.run({ bytes, name: `${workload}.wasm` }, [String(sizeMiB), ENDLESS], { at: null });
+  const w: Running = { pid, workload, sizeMiB, label: `${workload} ${sizeMiB} MiB`, ticks: [], ended: null, following: Promise.resolve() };
+  w.following = cluster
+    .attach(pid, (line) => {
+      const t = parseTick(line);
+      if (t) w.ticks.push(t);
+    })
+    .then(
+      (e) => (w.ended = e.error ? `process ${pid} ended: ${e.error}` : `exited with code ${e.code}`),
+      (e: Error) => (w.ended = e.message),
+    );
+  return w;
+}
+
+/** Waits until the workload has initialised (its first tick) and run steadily for a settle window. */
+async function warmUp(o: SuiteOptions, w: Running): Promise<void> {
+  await until(() => w.ticks.length > 0 || w.ended !== null, 600_000, `${w.label} starting`);
+  if (w.ended) throw new Error(`${w.label} ended: ${w.ended}`);
+  const first = w.ticks[0].t;
+  await until(() => w.ticks[w.ticks.length - 1].t >= first + o.settleMs || w.ended !== null, 120_000, `${w.label} ticking`);
+}
+
+/** One migration of the workload to node `to`, and its progress around it. */
+async function measureMigration(
+  o: SuiteOptions,
+  cluster: Cluster,
+  w: Running,
+  to: Node,
+  strategy: Strategy,
+  rep: number,
+): Promise<MigrationRun> {
+  if (w.ended) throw new Error(`${w.label} ended: ${w.ended}`);
+  const memoryBytes = (await cluster.ps()).find((p) => p.pid === w.pid)?.memory ?? 0;
+  const start = Date.now();
+  const stats = await cluster.migrate(w.pid, to.name, { strategy });
+  const end = Date.now();
+  // observe the settle window after it (the ticks lag a little: bounded wait)
+  await sleep(o.settleMs);
+  const settled = () => (w.ticks[w.ticks.length - 1]?.t ?? 0) >= end + o.settleMs || w.ended !== null;
+  await until(settled, 30_000, `${w.label} ticking after a migration`).catch(() => undefined);
+  if (rep > 0) stats.faultTimesMs = []; // one run's worth is enough for the chart
+  const p = progressAround(w.ticks, start, end, o.settleMs);
+  o.log(
+    `${w.label} ${strategy} #${rep + 1}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, ` +
+      `downtime ${stats.downtimeMs.toFixed(2)} ms, total ${stats.totalMs.toFixed(0)} ms, ${(stats.bytesSent / 1e6).toFixed(1)} MB, ` +
+      `rounds ${stats.rounds}, faults ${stats.faults}, lost ${Number.isFinite(p.lostMs) ? p.lostMs.toFixed(0) : "?"} ms` +
+      (w.workload === "kvstore" && p.longestGapMs !== null ? `, longest gap ${p.longestGapMs} ms` : ""),
+  );
+  return { workload: w.workload, sizeMiB: w.sizeMiB, strategy, rep, memoryBytes, stats, ...p, endMs: end - start };
+}
+
 async function measureWorkload(
   o: SuiteOptions,
   nodes: Node[],
@@ -162,75 +227,21 @@ async function measureWorkload(
   sizeMiB: number,
   out: SuiteResult,
 ): Promise<void> {
-  const remoteAt = (n: Node): Remote => ({ node: n.url, secret });
-  const c = await ClusterClient.open(nodes[0].url, secret);
-  let pid: string;
-  try {
-    pid = await c.run(bytes, `${workload}.wasm`, [String(sizeMiB), ENDLESS], null);
-  } finally {
-    c.close();
-  }
-  const ticks: Tick[] = [];
-  let ended: string | null = null;
-  const following = attach(pid, remoteAt(nodes[0]), {
-    out: (line) => {
-      const t = parseTick(line);
-      if (t) ticks.push(t);
-    },
-    note: (line) => (ended = line),
-  }).then(
-    (code) => (ended ??= `exited with code ${code}`),
-    (e: Error) => (ended = e.message),
-  );
+  const cluster = new Cluster({ node: nodes[0].url, secret });
+  const w = await startWorkload(cluster, workload, bytes, sizeMiB);
   let where = 0;
   try {
-    // initialised (first tick) and running steadily for a settle window
-    await until(() => ticks.length > 0 || ended !== null, 600_000, `${workload} ${sizeMiB} MiB starting`);
-    if (ended) throw new Error(`${workload} ${sizeMiB} MiB ended: ${ended}`);
-    const first = ticks[0].t;
-    await until(() => ticks[ticks.length - 1].t >= first + o.settleMs || ended !== null, 120_000, `${workload} ticking`);
+    await warmUp(o, w);
     for (const strategy of o.strategies) {
       for (let rep = 0; rep < o.reps; rep++) {
-        if (ended) throw new Error(`${workload} ${sizeMiB} MiB ended: ${ended}`);
-        const from = nodes[where];
-        const to = nodes[1 - where];
-        const ps = await ClusterClient.open(from.url, secret);
-        const memoryBytes = (await ps.ps().finally(() => ps.close())).find((p) => p.pid === pid)?.memory ?? 0;
-        const printed: string[] = [];
-        const start = Date.now();
-        await migrate(
-          pid,
-          remoteAt(from),
-          { to: to.name, json: true, options: { strategy } },
-          { out: (l) => printed.push(l), note: o.log },
-        );
-        const end = Date.now();
-        const stats = JSON.parse(printed[0]) as MigrationStats;
-        if (stats.result === "completed") where = 1 - where;
-        // observe the settle window after it (the ticks lag a little: bounded wait)
-        await sleep(o.settleMs);
-        await until(
-          () => (ticks[ticks.length - 1]?.t ?? 0) >= end + o.settleMs || ended !== null,
-          30_000,
-          `${workload} ticking after a migration`,
-        ).catch(() => undefined);
-        if (rep > 0) stats.faultTimesMs = []; // one run's worth is enough for the chart
-        const p = progressAround(ticks, start, end, o.settleMs);
-        const run: MigrationRun = { workload, sizeMiB, strategy, rep, memoryBytes, stats, ...p, endMs: end - start };
+        const run = await measureMigration(o, cluster, w, nodes[1 - where], strategy, rep);
         out.runs.push(run);
-        o.log(
-          `${workload} ${sizeMiB} MiB ${strategy} #${rep + 1}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, ` +
-            `downtime ${stats.downtimeMs.toFixed(2)} ms, total ${stats.totalMs.toFixed(0)} ms, ${(stats.bytesSent / 1e6).toFixed(1)} MB, ` +
-            `rounds ${stats.rounds}, faults ${stats.faults}, lost ${Number.isFinite(p.lostMs) ? p.lostMs.toFixed(0) : "?"} ms` +
-            (workload === "kvstore" && p.longestGapMs !== null ? `, longest gap ${p.longestGapMs} ms` : ""),
-        );
+        if (run.stats.result === "completed") where = 1 - where;
       }
     }
   } finally {
-    const k = await ClusterClient.open(nodes[where].url, secret).catch(() => null);
-    await k?.kill(pid).catch(() => undefined);
-    k?.close();
-    await Promise.race([following, sleep(10_000)]);
+    await cluster.kill(w.pid).catch(() => undefined);
+    await Promise.race([w.following, sleep(10_000)]);
   }
 }
 

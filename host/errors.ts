@@ -9,6 +9,42 @@ export class MigrantError extends Error {
   }
 }
 
+/**
+ * Why a node refused a request: the `code` of an error frame. Clients branch
+ * on the code, never on the wording of the message (which is for people).
+ */
+export const ERROR_CODES = [
+  /** no process of that pid on the node asked (it may have moved on: look again) */
+  "no-such-process",
+  /** the process exists but has ended */
+  "not-running",
+  /** the node's limits (--max-procs, --max-memory) leave no room */
+  "node-full",
+  /** the node is stopping and takes no new work */
+  "stopping",
+  /** the node named is not an up member of the cluster */
+  "no-such-node",
+  /** the process is busy with another migration (or still receiving its pages) */
+  "busy",
+  /** a module that is not a migratable module, or does not match its hash */
+  "bad-module",
+  /** a request this node does not take (a client sent a node's message, say) */
+  "bad-request",
+  /** anything else: a bug, reported with its message */
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A request a node refused, with its code; thrown on the node, and again by the client that gets the error frame. */
+export class RequestError extends MigrantError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Bad command-line input or options. */
 export class UsageError extends MigrantError {}
 

@@ -1,5 +1,5 @@
 // A process as the node's main thread sees it: a worker running one guest on
-// one shared memory, and the operations of DESIGN.md section 1: start, freeze
+// one shared memory, and the operations of docs/DESIGN.md section 4: start, freeze
 // (and then capture, resume in place, or let go), restore from a snapshot.
 //
 // Freezing: set the interrupt word and bump the wake word (so that a sleeping

@@ -16,7 +16,8 @@ beforeAll(async () => {
 });
 
 interface Guest {
-  x: any;
+  /** the test guest's exports (the i64 ones take and return bigint) */
+  x: Record<string, (...args: Array<number | bigint>) => number>;
   memory: WebAssembly.Memory;
   dirty: Uint8Array;
   present: Uint8Array;
@@ -58,7 +59,7 @@ function instantiate(variant: Variant, onFault?: (page: number, g: Guest) => voi
       },
     },
   });
-  g.x = instance.exports;
+  g.x = instance.exports as Guest["x"];
   if (variant === "postcopy") g.present.fill(1);
   g.x._start();
   g.dirty.fill(0);

@@ -123,6 +123,26 @@ describe("running guests on nodes", () => {
     expect(again.stderr).toMatch(/not running/);
   });
 
+  it("ps reads its writes: a process is listed through any node the moment run -d returns", async () => {
+    // heartbeats 10 s apart: what ps shows cannot come from them
+    const P = await startNode("P", ["--heartbeat", "10000"], SECRET);
+    const Q = await startNode("Q", ["--heartbeat", "10000", "--join", P.url], SECRET);
+    started.push(P, Q);
+    for (const [on, via] of [
+      ["Q", P],
+      ["P", Q],
+      ["Q", Q],
+    ] as const) {
+      const r = await migrant(["run", counterWasm, "30", "-d", "--on", on], at(P));
+      expect(r.code, r.stderr).toBe(0);
+      const pid = r.stdout.trim();
+      const listed = (await psOf(via)).find((p) => p.pid === pid);
+      expect(listed, `${pid} through ${via.name}`).toMatchObject({ node: on, state: "running", module: "counter.wasm", args: ["30"] });
+    }
+    P.child.kill("SIGKILL");
+    Q.child.kill("SIGKILL");
+  });
+
   it("says which pid does not exist", async () => {
     const r = await migrant(["attach", "Z.99"], at(A));
     expect(r.code).toBe(2);

@@ -5,7 +5,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Image } from "../host/image.js";
 import { GuestProcess } from "../host/process.js";
-import { EXAMPLE_GUESTS, guestImage, runToEnd, runWithFreezes, type Guest, type Run } from "./guests.js";
+import { EXAMPLE_GUESTS, FLOATS, guestImage, runToEnd, runWithFreezes, type Guest, type Run } from "./guests.js";
+import { random } from "./seed.js";
 
 const TRIALS = 20;
 const AT_ONCE = 4;
@@ -31,7 +32,7 @@ describe.each(EXAMPLE_GUESTS)("$name", (g: Guest) => {
   });
 
   it(`frozen at ${TRIALS} random moments and restored, ends like an uninterrupted run`, async () => {
-    const runs = await inBatches(TRIALS, AT_ONCE, () => runWithFreezes(image, g.args, [Math.random() * runtimeMs * 1.2]));
+    const runs = await inBatches(TRIALS, AT_ONCE, () => runWithFreezes(image, g.args, [random() * runtimeMs * 1.2]));
     for (const r of runs) {
       expect(r.lines).toEqual(reference.lines);
       expect(r.status).toEqual(reference.status);
@@ -108,5 +109,15 @@ describe("repeated freezing", () => {
       expect(s.state.sleepRemaining!).toBeGreaterThan(0);
       expect(s.state.sleepRemaining!).toBeLessThanOrEqual(100);
     }
+  });
+
+  it("keeps float globals JSON cannot carry (NaN, +-Infinity, -0) across freezes through the snapshot file", async () => {
+    const image = await guestImage(FLOATS);
+    const reference = await runToEnd(image, ["12"]);
+    expect(reference.lines[0]).toBe("0 NaN Infinity -Infinity -Infinity");
+    const r = await runWithFreezes(image, ["12"], [10, 10, 10], ["track", "postcopy", "plain"], true);
+    expect(r.freezes).toBe(3);
+    expect(r.lines).toEqual(reference.lines);
+    expect(r.status).toEqual(reference.status);
   });
 });

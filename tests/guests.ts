@@ -50,9 +50,10 @@ export const WORKLOADS: Guest[] = [
 ];
 export const MEMOPS = testGuest("memops");
 export const TRAPS = testGuest("traps");
+export const FLOATS = testGuest("floats");
 export const DEEP = testGuest("deep");
 export const DEEP_TINY_BUFFER = { ...testGuest("deep", { asyncifyStack: 1024, maxMemory: 16 * 1024 * 1024 }), name: "deep-tiny" };
-export const ALL_GUESTS = [...EXAMPLE_GUESTS, ...WORKLOADS, MEMOPS, TRAPS, DEEP, DEEP_TINY_BUFFER];
+export const ALL_GUESTS = [...EXAMPLE_GUESTS, ...WORKLOADS, MEMOPS, TRAPS, FLOATS, DEEP, DEEP_TINY_BUFFER];
 
 export async function guestBytes(g: Guest): Promise<Uint8Array> {
   return buildCached(g.file, g.options ?? {}, () => undefined);

@@ -7,9 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProcInfo } from "../host/cluster/views.js";
-import { STRATEGIES, type MigrationStats } from "../host/migration/options.js";
-import { EXAMPLE_GUESTS, guestBytes, type Guest } from "./guests.js";
+import { STRATEGIES, type MigrationStats, type Strategy } from "../host/migration/options.js";
+import { Cluster } from "../host/client/cluster.js";
+import { EXAMPLE_GUESTS, FLOATS, guestBytes, type Guest } from "./guests.js";
 import { background, eventually, lines, migrant, startNode, type RunningNode } from "./processes.js";
+import { random } from "./seed.js";
 
 const dir = mkdtempSync(join(tmpdir(), "migrant-migration-"));
 const HEARTBEAT = ["--heartbeat", "200"];
@@ -51,16 +53,37 @@ async function migrate(pid: string, to: string, strategy: string, extra: string[
   return { result: "failed", error: r.stderr.trim() } as MigrationStats;
 }
 
-/** Starts a guest detached on `on` and follows it with `migrant attach`. */
+/**
+ * Migrates through the client library in this process: no CLI start-up between
+ * the chosen moment and the migration (the CLI's migrate is tested below).
+ */
+async function migrateNow(pid: string, to: string, strategy: Strategy): Promise<MigrationStats> {
+  try {
+    return await new Cluster({ node: A.url, secret: Buffer.alloc(0) }).migrate(pid, to, { strategy });
+  } catch (e) {
+    // refused before it began (the process had ended, say): no statistics, just the message
+    return { result: "failed", error: (e as Error).message } as MigrationStats;
+  }
+}
+
+/**
+ * Starts a guest detached on `on` and follows it with `migrant attach`, once
+ * that has its first line: a follower that attached only after a move would
+ * see just the lines kept by the new node (every guest prints at its start).
+ */
 async function launch(g: Guest, args: string[], on: RunningNode) {
   const pid = (await migrant(["run", wasm.get(g.name)!, ...args, "-d"], at(on))).stdout.trim();
+  const started = performance.now();
   expect(pid).toMatch(/^[A-Z]\.\d+$/);
   const follower = background(["attach", pid], at(on));
-  return { pid, follower };
+  await follower.firstLine;
+  /** waits until `ms` after the process started (at once if that has passed) */
+  const until = (ms: number) => sleep(started + ms - performance.now());
+  return { pid, follower, until };
 }
 
 beforeAll(async () => {
-  for (const g of EXAMPLE_GUESTS) {
+  for (const g of [...EXAMPLE_GUESTS, FLOATS]) {
     const f = join(dir, `${g.name}.wasm`);
     writeFileSync(f, await guestBytes(g));
     wasm.set(g.name, f);
@@ -87,11 +110,13 @@ afterAll(() => {
 describe.each(STRATEGIES)("strategy %s", (strategy) => {
   it("moves every example guest at a random moment; output and exit code equal an unmigrated run's", async () => {
     let moved = 0;
+    const outcomes: string[] = [];
     for (const g of EXAMPLE_GUESTS) {
       const ref = reference.get(g.name)!;
-      const { pid, follower } = await launch(g, argsOf(g), A);
-      await sleep(Math.random() * ref.ms * 0.4);
-      const stats = await migrate(pid, "B", strategy);
+      const { pid, follower, until } = await launch(g, argsOf(g), A);
+      await until(random() * ref.ms * 0.4);
+      const stats = await migrateNow(pid, "B", strategy);
+      outcomes.push(`${g.name}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}`);
       const end = await follower.done;
       expect(unnamed(end.stdout), `${g.name} (${stats.result}: ${stats.error})`).toBe(unnamed(ref.stdout));
       expect(end.code).toBe(ref.code);
@@ -104,14 +129,16 @@ describe.each(STRATEGIES)("strategy %s", (strategy) => {
         expect(stats.error).toMatch(/ended before it could move|is not running/);
       }
     }
-    expect(moved).toBeGreaterThanOrEqual(5);
+    expect(moved, outcomes.join("; ")).toBeGreaterThanOrEqual(5);
   });
 });
 
 describe("repeated migration", () => {
   it("moves a counter 20 times, strategies mixed: no line lost or repeated, node() follows it", async () => {
     const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
-    const { pid, follower } = await launch(counter, ["150"], A);
+    // 25 s of counting: time for 20 migrations (each a CLI process) on a loaded machine
+    const total = 250;
+    const { pid, follower } = await launch(counter, [String(total)], A);
     const route = ["B", "C", "A"];
     const path: string[] = ["A"];
     for (let i = 0; i < 20; i++) {
@@ -125,7 +152,7 @@ describe("repeated migration", () => {
     const end = await follower.done;
     expect(end.code).toBe(0);
     const got = lines(end.stdout);
-    expect(got.map((l) => Number(l.split(" ")[0]))).toEqual(Array.from({ length: 150 }, (_, i) => i));
+    expect(got.map((l) => Number(l.split(" ")[0]))).toEqual(Array.from({ length: total }, (_, i) => i));
     // the node names appear in the order of the moves (a fast move may print no line on a stop)
     const seen = got.map((l) => l.split(" on ")[1]).filter((n, i, a) => i === 0 || a[i - 1] !== n);
     let j = 0;
@@ -135,6 +162,26 @@ describe("repeated migration", () => {
     }
     expect(seen.length).toBeGreaterThanOrEqual(15);
     expect((await ps(B)).find((p) => p.pid === pid)?.migrations).toBe(20);
+  });
+});
+
+describe("state that JSON cannot carry as it is", () => {
+  it("moves float globals holding NaN, +-Infinity and -0 with the process", async () => {
+    const args = ["60"];
+    const ref = await migrant(["run", wasm.get(FLOATS.name)!, ...args], at(A));
+    expect(ref.stdout).toMatch(/^0 NaN Infinity -Infinity -Infinity\n/);
+    const { pid, follower } = await launch(FLOATS, args, A);
+    for (const [to, strategy] of [
+      ["B", "freeze"],
+      ["A", "postcopy"],
+    ] as const) {
+      const stats = await migrateNow(pid, to, strategy);
+      expect(stats.result, stats.error ?? "").toBe("completed");
+      await sleep(100);
+    }
+    const end = await follower.done;
+    expect(end.stdout).toBe(ref.stdout);
+    expect(end.code).toBe(0);
   });
 });
 
@@ -148,16 +195,19 @@ describe("failures", () => {
         (await ps(A)) &&
         (JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string }>).find((n) => n.name === "D"),
     );
-    const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
-    const { pid, follower } = await launch(counter, ["8"], A);
-    await sleep(150);
-    const stats = await migrate(pid, "D", "precopy");
-    expect(stats.result).toBe("failed");
-    expect(stats.error).toMatch(/refused: node D cannot take a guest/);
-    expect(stats.downtimeMs).toBe(0);
-    const end = await follower.done;
-    expect(lines(end.stdout)).toEqual(Array.from({ length: 8 }, (_, i) => `${i} on A`));
-    D.child.kill("SIGKILL");
+    try {
+      const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
+      const { pid, follower } = await launch(counter, ["20"], A);
+      await sleep(150);
+      const stats = await migrate(pid, "D", "precopy");
+      expect(stats.result).toBe("failed");
+      expect(stats.error).toMatch(/refused: node D cannot take a guest/);
+      expect(stats.downtimeMs).toBe(0);
+      const end = await follower.done;
+      expect(lines(end.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i} on A`));
+    } finally {
+      D.child.kill("SIGKILL"); // the tests after it must not find a node that refuses everything
+    }
   });
 
   it("a corrupted page batch fails its checksum: migration aborted, the process intact on the source", async () => {

@@ -87,6 +87,8 @@ export async function eventually<T>(check: () => Promise<T | undefined>, ms = 80
 export interface Background {
   /** stdout lines so far */
   out: string[];
+  /** resolves at its first stdout line (or when it ends without one) */
+  firstLine: Promise<void>;
   done: Promise<Result>;
 }
 
@@ -94,6 +96,8 @@ export interface Background {
 export function background(args: string[], env: Record<string, string> = {}): Background {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const out: string[] = [];
+  let sawLine!: () => void;
+  const firstLine = new Promise<void>((r) => (sawLine = r));
   let stdout = "";
   let stderr = "";
   let partial = "";
@@ -103,14 +107,16 @@ export function background(args: string[], env: Record<string, string> = {}): Ba
     const parts = partial.split("\n");
     partial = parts.pop()!;
     out.push(...parts);
+    if (out.length) sawLine();
   });
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
   const done = new Promise<Result>((resolve) =>
     child.on("close", (code) => {
       clearTimeout(timer);
+      sawLine();
       resolve({ code: code ?? 1, stdout, stderr });
     }),
   );
-  return { out, done };
+  return { out, firstLine, done };
 }

@@ -4,9 +4,15 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decode, encode, MESSAGE_TYPES, ProtocolError, SCHEMAS, type Message } from "../host/net/protocol.js";
+import { decode, encode, MESSAGES, MESSAGE_TYPES, ProtocolError, type Message } from "../host/net/protocol.js";
+import type { Field } from "../host/net/fields.js";
+import { PAYLOADS } from "./payloads.js";
+import "./seed.js";
 
-const field = (kind: string): fc.Arbitrary<unknown> => {
+const fieldsOf = (t: string) => Object.entries(MESSAGES[t as keyof typeof MESSAGES]) as Array<[string, Field]>;
+
+/** A value for field `name` of message `t`: any the kind holds, or for JSON one its shape accepts. */
+const field = (t: string, name: string, kind: Field["kind"]): fc.Arbitrary<unknown> => {
   switch (kind) {
     case "u32":
       return fc.integer({ min: 0, max: 0xffffffff });
@@ -18,20 +24,30 @@ const field = (kind: string): fc.Arbitrary<unknown> => {
       return fc.string({ unit: "binary" });
     case "bytes":
       return fc.uint8Array({ maxLength: 512 });
-    default:
-      // what JSON can carry (jsonValue may hold -0, which JSON writes as 0)
-      return fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+    case "json": {
+      const payload = PAYLOADS[`${t}.${name}`];
+      if (!payload) throw new Error(`tests/payloads.ts has no arbitrary for ${t}.${name}`);
+      // as JSON carries it (-0 becomes 0)
+      return payload.map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+    }
   }
 };
 
-const message: fc.Arbitrary<Message> = fc.constantFrom(...MESSAGE_TYPES).chain((t) => {
-  const schema = SCHEMAS[t] as ReadonlyArray<readonly [string, string]>;
-  return fc.tuple(...schema.map(([, kind]) => field(kind))).map((values) => {
+const messageOf = (t: string, json: (t: string, name: string) => fc.Arbitrary<unknown> | null = () => null): fc.Arbitrary<Message> => {
+  const fields = fieldsOf(t);
+  return fc.tuple(...fields.map(([name, f]) => (f.kind === "json" && json(t, name)) || field(t, name, f.kind))).map((values) => {
     const m: Record<string, unknown> = { t };
-    schema.forEach(([name], i) => (m[name] = values[i]));
+    fields.forEach(([name], i) => (m[name] = values[i]));
     return m as Message;
   });
-});
+};
+
+const message: fc.Arbitrary<Message> = fc.constantFrom(...MESSAGE_TYPES).chain((t) => messageOf(t));
+
+/** Messages whose JSON fields hold any JSON at all (what a hostile or broken peer may send). */
+const anyJson = fc
+  .constantFrom(...MESSAGE_TYPES.filter((t) => fieldsOf(t).some(([, f]) => f.kind === "json")))
+  .chain((t) => messageOf(t, () => fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown)));
 
 /** Decoding must either succeed or throw a ProtocolError. */
 function decodesOrRefuses(bytes: Uint8Array, max = Infinity): void {
@@ -84,6 +100,23 @@ describe("protocol", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("refuses JSON fields that do not fit their shape, naming the field", () => {
+    fc.assert(
+      fc.property(anyJson, (m) => {
+        try {
+          decode(encode(m)); // it happened to fit
+        } catch (e) {
+          expect(e).toBeInstanceOf(ProtocolError);
+          expect((e as ProtocolError).reason).toBe("field");
+          expect((e as Error).message.startsWith(`${m.t}.`)).toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    const bad = encode({ t: "heartbeat", name: "B", state: { url: "ws://x", memory: -1, maxMemory: 0, procs: [] } });
+    expect(() => decode(bad)).toThrow(/^heartbeat\.state\.memory: /);
   });
 
   it("names what is wrong: version, type, lying length, oversized", () => {

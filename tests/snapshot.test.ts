@@ -7,6 +7,7 @@ import { decodeSnapshot, encodeSnapshot } from "../host/snapshot/codec.js";
 import { SnapshotFormatError } from "../host/errors.js";
 import type { Snapshot } from "../host/snapshot/snapshot.js";
 import { EXAMPLE_GUESTS, guestImage } from "./guests.js";
+import { random } from "./seed.js";
 
 let snap: Snapshot;
 let bytes: Buffer;
@@ -54,8 +55,8 @@ describe("snapshot encoding", () => {
   it("refuses a file with any single bit flipped", () => {
     for (let i = 0; i < 40; i++) {
       const damaged = Buffer.from(bytes);
-      const at = Math.floor(Math.random() * damaged.length);
-      damaged[at] ^= 1 << Math.floor(Math.random() * 8);
+      const at = Math.floor(random() * damaged.length);
+      damaged[at] ^= 1 << Math.floor(random() * 8);
       expect(() => decodeSnapshot(damaged), `bit flipped at ${at}`).toThrow(SnapshotFormatError);
     }
   });

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Image } from "../host/image.js";
 import { WORKLOADS, guestImage, runToEnd, runWithFreezes, type Guest, type Run } from "./guests.js";
+import { random } from "./seed.js";
 
 const doneLine = (r: Run) => r.lines.filter((l) => l.startsWith("done "));
 
@@ -31,7 +32,7 @@ describe.each(WORKLOADS)("$name", (g: Guest) => {
       const r = await runWithFreezes(
         image,
         g.args,
-        [Math.random() * ms * 0.3, Math.random() * ms * 0.3, Math.random() * ms * 0.3],
+        [random() * ms * 0.3, random() * ms * 0.3, random() * ms * 0.3],
         ["track", "postcopy", "plain"],
       );
       expect(r.status).toEqual(reference.status);

@@ -1,4 +1,4 @@
-// `migrant build`: asc with the flags of DESIGN.md section 3, then the
+// `migrant build`: asc with the flags of docs/DESIGN.md section 3, then the
 // instrumenter. The Asyncify buffer is sized from the module: the build
 // compiles once with a provisional reserved region, measures the largest
 // Asyncify frame, and compiles again if the buffer must grow (asc's
@@ -12,20 +12,21 @@ import { CompileError, UsageError } from "../errors.js";
 import { instrument, optimizeUninstrumented, type InstrumentResult } from "../instrument/instrument.js";
 import { planLayout, WASM_PAGE, type Layout } from "../memory/layout.js";
 import { GUEST_LIB, ROOT } from "../paths.js";
+import { GiB, MiB } from "../text/size.js";
 
 import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "./options.js";
 export type { BuildOptions } from "./options.js";
 /** frames of the largest kind the default Asyncify buffer holds */
 export const DEFAULT_FRAMES = 1024;
 const MIN_ASYNCIFY = 64 * 1024;
-const MAX_ASYNCIFY = 8 * 1024 * 1024;
+const MAX_ASYNCIFY = 8 * MiB;
 // most guests fit, so most builds compile once
 const FIRST_GUESS = 256 * 1024;
 
 function checkOptions(o: BuildOptions): Required<Omit<BuildOptions, "asyncifyStack" | "stderr">> {
   const maxMemory = o.maxMemory ?? DEFAULT_MAX_MEMORY;
   const pageSize = o.pageSize ?? DEFAULT_PAGE_SIZE;
-  if (maxMemory < 2 * WASM_PAGE || maxMemory > 4 * 1024 ** 3 - WASM_PAGE) {
+  if (maxMemory < 2 * WASM_PAGE || maxMemory > 4 * GiB - WASM_PAGE) {
     throw new UsageError(`--max-memory must be between 128K and 4G minus 64K (got ${maxMemory} bytes)`);
   }
   if (pageSize < 1024 || pageSize > WASM_PAGE || (pageSize & (pageSize - 1)) !== 0) {
@@ -37,7 +38,7 @@ function checkOptions(o: BuildOptions): Required<Omit<BuildOptions, "asyncifySta
 /** Runs asc on `source` with the guest library and the migratable-module flags. */
 export async function compileGuest(source: string, layout: Layout, stderr: NodeJS.WritableStream): Promise<Uint8Array> {
   let wasm: Uint8Array | undefined;
-  // the fixed flags (DESIGN.md section 3) live in asconfig.json, target "migratable"
+  // the fixed flags (docs/DESIGN.md section 3) live in asconfig.json, target "migratable"
   const argv = [
     source,
     "--config", join(ROOT, "asconfig.json"),

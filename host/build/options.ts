@@ -2,6 +2,8 @@
 // that only run modules do not load the compiler toolchain (binaryen's
 // top-level await alone takes most of a second).
 
+import { GiB } from "../text/size.js";
+
 export interface BuildOptions {
   /** maximum linear memory in bytes (default 1 GiB) */
   maxMemory?: number;
@@ -13,5 +15,5 @@ export interface BuildOptions {
   stderr?: NodeJS.WritableStream;
 }
 
-export const DEFAULT_MAX_MEMORY = 1024 ** 3;
+export const DEFAULT_MAX_MEMORY = GiB;
 export const DEFAULT_PAGE_SIZE = 4096;

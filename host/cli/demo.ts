@@ -75,6 +75,25 @@ stopAll();
 await Promise.all(nodes.map((n) => new Promise((r) => n.once("exit", r))));
 
 const snap = join(OUT, "counter.snap");
-await migrant("run", counter, "10", "--node-name", "A", "--checkpoint-after", "450", "--to", snap);
-await migrant("resume", snap, "--node-name", "B");
-show("\nThe counter ran 0..4 as A, was frozen and written to a file, and went on from 5 as B.");
+const before = await migrant("run", counter, "10", "--node-name", "A", "--checkpoint-after", "450", "--to", snap);
+const after = await migrant("resume", snap, "--node-name", "B");
+show("\n" + checkpointStory(counted(before), counted(after)));
+
+/** The counter's lines, as [number, node]. */
+function counted(out: string): Array<[number, string]> {
+  return out.split("\n").flatMap((l) => {
+    const m = /^(\d+) on (\S+)$/.exec(l);
+    return m ? [[Number(m[1]), m[2]] as [number, string]] : [];
+  });
+}
+
+/** What the checkpoint and the resume showed, said from their output. */
+function checkpointStory(a: Array<[number, string]>, b: Array<[number, string]>): string {
+  const all = [...a, ...b].map(([n]) => n);
+  const whole = all.every((n, i) => n === i);
+  const span = (xs: Array<[number, string]>) => (xs.length ? `${xs[0][0]}..${xs[xs.length - 1][0]}` : "nothing");
+  return (
+    `The counter ran ${span(a)} as ${a[0]?.[1] ?? "A"}, was frozen and written to a file, and went on with ${span(b)} as ${b[0]?.[1] ?? "B"}: ` +
+    (whole ? "every number once, in order." : `numbers lost or repeated (${all.join(" ")}).`)
+  );
+}

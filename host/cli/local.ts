@@ -9,17 +9,8 @@ import { decodeSnapshot, encodeSnapshot } from "../snapshot/codec.js";
 import { MigrantError, UsageError, SnapshotFormatError } from "../errors.js";
 import { buildCached } from "../build/cache.js";
 import type { BuildOptions } from "../build/options.js";
-import { formatSize } from "../build/size.js";
-
-export interface Console {
-  out(line: string): void;
-  note(line: string): void;
-}
-
-export const stdio: Console = {
-  out: (line) => process.stdout.write(line + "\n"),
-  note: (line) => process.stderr.write(`migrant: ${line}\n`),
-};
+import { formatSize } from "../text/size.js";
+import { stdio, type Console } from "./console.js";
 
 export interface RunOptions {
   nodeName: string;

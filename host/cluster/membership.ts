@@ -1,23 +1,21 @@
 // Cluster membership: who the other nodes are, whether they are up, and what
-// they last said about themselves.
+// they last said about themselves. This is the table alone; peers.ts joins,
+// links and sends heartbeats, and tells it what it hears.
 //
-// A node joins through any member: it sends `join`, gets the member list, and
-// opens one link to each other member (the newcomer always dials, so each pair
-// has exactly one link). Every node sends a heartbeat with its load and its
-// process list over every link at a fixed interval. A node silent for
-// `downAfterMs`, or whose link closes, is marked down, and the processes it
-// last reported running are reported lost (never silently forgotten); one that
-// says `bye` has left.
+// A member silent for `downAfterMs` (sweep), or whose link closes, is marked
+// down, and the processes it last reported running are reported lost (never
+// silently forgotten); one that says `bye` has left. Time comes from `now`
+// (monotonic: the wall clock may jump), so that a test can move it.
 
-import type { Link } from "../net/link.js";
+import type { MessageLink } from "../net/link.js";
 import type { HeartbeatState, NodeInfo, NodeState, ProcInfo } from "./views.js";
 
 export interface Member {
   name: string;
   url: string;
   state: NodeState;
-  link: Link | null;
-  /** performance.now() when last heard from (monotonic: the wall clock may jump) */
+  link: MessageLink | null;
+  /** now() when last heard from */
   lastSeen: number;
   last: HeartbeatState | null;
   reason: string | null;
@@ -30,16 +28,17 @@ export class Membership {
     private readonly self: string,
     private readonly downAfterMs: number,
     private readonly onDown: (m: Member, lost: ProcInfo[]) => void,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Adds or revives a member reached over `link`. */
-  add(name: string, url: string, link: Link | null): Member {
+  add(name: string, url: string, link: MessageLink | null): Member {
     let m = this.members.get(name);
     if (!m) {
-      m = { name, url, state: "up", link, lastSeen: performance.now(), last: null, reason: null };
+      m = { name, url, state: "up", link, lastSeen: this.now(), last: null, reason: null };
       this.members.set(name, m);
     } else {
-      Object.assign(m, { url, state: "up", link: link ?? m.link, lastSeen: performance.now(), reason: null });
+      Object.assign(m, { url, state: "up", link: link ?? m.link, lastSeen: this.now(), reason: null });
     }
     return m;
   }
@@ -48,7 +47,7 @@ export class Membership {
     const m = this.members.get(name);
     if (!m) return;
     m.last = state;
-    m.lastSeen = performance.now();
+    m.lastSeen = this.now();
   }
 
   /** Marks a member down (or left), reporting its running processes lost. */
@@ -65,7 +64,7 @@ export class Membership {
 
   /** Marks down every member silent for too long. */
   sweep(): void {
-    const now = performance.now();
+    const now = this.now();
     for (const m of this.members.values()) {
       if (m.state === "up" && now - m.lastSeen > this.downAfterMs) {
         this.down(m.name, "down", `silent for ${((now - m.lastSeen) / 1000).toFixed(1)} s`);
@@ -73,17 +72,23 @@ export class Membership {
     }
   }
 
-  links(): Link[] {
+  /** The member of this name, if it is up and its link is open. */
+  up(name: string): Member | null {
+    const m = this.members.get(name);
+    return m && m.state === "up" && m.link?.open ? m : null;
+  }
+
+  links(): MessageLink[] {
     return [...this.members.values()].filter((m) => m.state === "up" && m.link?.open).map((m) => m.link!);
   }
 
-  /** Every other node's processes as last reported (lost ones marked). */
-  processes(): ProcInfo[] {
-    return [...this.members.values()].flatMap((m) => m.last?.procs ?? []);
+  /** Every other node's processes as last reported (lost ones marked), but for the members `except` names. */
+  processes(except: ReadonlySet<string> = new Set()): ProcInfo[] {
+    return [...this.members.values()].flatMap((m) => (except.has(m.name) ? [] : (m.last?.procs ?? [])));
   }
 
   nodes(): NodeInfo[] {
-    const now = performance.now();
+    const now = this.now();
     return [...this.members.values()]
       .filter((m) => m.name !== this.self)
       .map((m) => ({

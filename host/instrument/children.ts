@@ -8,14 +8,13 @@
 // asc does not emit for us) makes the walk fail loudly rather than skip code.
 
 import binaryen from "binaryen";
+import { ExpressionClasses as B } from "./fn.js";
 
 type Ref = number;
 interface Slot {
   get(e: Ref): Ref;
   set(e: Ref, c: Ref): void;
 }
-
-const B = binaryen as any;
 
 function slots(cls: string, ...names: string[]): Slot[] {
   const c = B[cls];

@@ -1,4 +1,4 @@
-// The instrumenter: turns asc's output into a migratable module (DESIGN.md s.3).
+// The instrumenter: turns asc's output into a migratable module (docs/DESIGN.md section 3).
 //
 //  1. read the binary with binaryen.js and set an explicit feature list
 //     (Features.All makes Binaryen emit an import kind Node 20 rejects);

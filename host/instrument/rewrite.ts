@@ -40,12 +40,11 @@
 // (asc without --debug emits no names, so the runtime is found by its calls.)
 
 import binaryen from "binaryen";
-import { Fn } from "./fn.js";
+import { Expr as B, Fn } from "./fn.js";
 import { childSlots } from "./children.js";
 import { HELPERS, PB, PBR, WB, WBR, poll } from "./helpers.js";
 
 type Ref = binaryen.ExpressionRef;
-const B = binaryen as any;
 const { i32, none, unreachable } = binaryen;
 
 const RUNTIME_EXPORTS = ["__new", "__pin", "__unpin", "__collect"];

@@ -11,8 +11,9 @@
 //
 // Because the Asyncify pass ran before the helpers diverged, every variant
 // saves and restores the same locals at the same call sites in the same order:
-// a process frozen in one variant resumes in any other (tests/variants.test.ts
-// proves it on every example guest). A process switches variant at a freeze.
+// a process frozen in one variant resumes in any other (tests/freeze.test.ts
+// proves it on every example guest, tests/workloads.test.ts on every workload).
+// A process switches variant at a freeze (GuestProcess.toVariant).
 
 export const VARIANTS = {
   plain: { write: false, presence: false },

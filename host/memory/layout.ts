@@ -1,4 +1,4 @@
-// The memory layout of a migratable module (DESIGN.md section 2).
+// The memory layout of a migratable module (docs/DESIGN.md section 3).
 //
 // asc's --memoryBase R keeps [0, R) free for the host; the guest's static data
 // and heap start at R. The host's reserved region holds, in this order:
@@ -18,7 +18,8 @@
 // notices an overflow after it has written past the end, and what it then
 // overwrites is host-owned bookkeeping (the two maps) rather than the guest's
 // data, so an overflow that stays within the maps is reported and the process
-// kept running (DESIGN.md section 3; see worker/asyncify.ts).
+// kept running (docs/DESIGN.md section 5, invariant 7; worker/guest-worker.ts
+// finishUnwind).
 //
 // Byte maps, not bit maps: the barrier is a single i32.store8, with no
 // read-modify-write race against the host clearing it.

@@ -12,20 +12,20 @@
 // guest already has them. If the source dies while pages are still missing,
 // the process is stopped with an error saying so — never left to read zeros.
 
-import type { Link } from "../net/link.js";
+import type { MessageLink } from "../net/link.js";
 import type { Image } from "../image.js";
 import { GuestProcess } from "../process.js";
-import { newMemory } from "../memory/pages.js";
+import { memoryPages, newMemory } from "../memory/pages.js";
 import type { MessageOf } from "../net/protocol.js";
-import type { FrozenState } from "../worker/messages.js";
 import type { Variant } from "../instrument/variants.js";
 import { percentile } from "../stats.js";
 import { openBatch } from "./batch.js";
-import { pageDigests } from "./source.js";
+import { verifyDigests, verifyMismatch } from "./verify.js";
+import { WASM_PAGE } from "../memory/layout.js";
 
 export interface ImmigrationContext {
   mid: number;
-  link: Link;
+  link: MessageLink;
   image: Image;
   pid: string;
   node: string;
@@ -92,7 +92,7 @@ export class Immigration {
   }
 
   private grow(pages: number): void {
-    const have = this.memory.buffer.byteLength / 65536;
+    const have = memoryPages(this.memory);
     if (pages > have) this.memory.grow(pages - have);
   }
 
@@ -101,7 +101,7 @@ export class Immigration {
     const batch = openBatch(m, L.pageSize);
     if (!batch) return this.refuse("a page batch failed its checksum");
     const top = Math.max(...batch.indices) + 1;
-    this.grow(Math.ceil((top * L.pageSize) / 65536));
+    this.grow(Math.ceil((top * L.pageSize) / WASM_PAGE));
     const bytes = new Uint8Array(this.memory.buffer);
     const present = this.presentMap();
     const zero = new Uint8Array(L.pageSize);
@@ -121,14 +121,13 @@ export class Immigration {
 
   async handover(m: MessageOf<"migHandover">): Promise<void> {
     const L = this.ctx.image.layout;
-    const { frozen, seq, verify } = m.state as { frozen: FrozenState; seq: number; verify: Record<string, number> | null };
+    const { frozen, seq, verify } = m.state;
     this.grow(m.memoryPages);
     const absent = new Uint32Array(new Uint8Array(m.absent).buffer);
     const range = m.absentTo - m.absentFrom;
     if (verify) {
-      const mine = pageDigests(new Uint8Array(this.memory.buffer), L.base / L.pageSize, L.pageSize, absent, [m.absentFrom, m.absentTo]);
-      const bad = Object.keys(verify).filter((p) => verify[p] !== mine[Number(p)]);
-      if (bad.length) return this.refuse(`end-to-end check: ${bad.length} pages differ from the source (${bad.slice(0, 8).join(", ")})`);
+      const bad = verifyMismatch(verify, verifyDigests(new Uint8Array(this.memory.buffer), L, absent, [m.absentFrom, m.absentTo]));
+      if (bad) return this.refuse(`end-to-end check: ${bad}`);
     }
     new Uint8Array(this.memory.buffer).set(m.asyncify, L.asyncStart);
     if (this.ctx.variant === "postcopy") {

@@ -1,7 +1,11 @@
-// What a migration is asked to do, and what it reports (like QEMU's `info migrate`).
+// What a migration is asked to do, and what it reports (like QEMU's `info
+// migrate`): the types, their defaults, and the shapes (net/shape.ts) that a
+// received copy is checked against, each typed by its interface.
 
-export type Strategy = "freeze" | "precopy" | "postcopy" | "hybrid";
-export const STRATEGIES: Strategy[] = ["freeze", "precopy", "postcopy", "hybrid"];
+import { amount, array, boolean, count, nullable, number, object, oneOf, optional, string, type Shape } from "../net/shape.js";
+
+export const STRATEGIES = ["freeze", "precopy", "postcopy", "hybrid"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
 
 export interface MigrationOptions {
   strategy: Strategy;
@@ -22,12 +26,20 @@ export const DEFAULT_OPTIONS: MigrationOptions = {
   push: true,
 };
 
+/** The options a client asks for, the defaults filling in what it left out. */
+export function withDefaults(asked: Partial<MigrationOptions>): MigrationOptions {
+  const given = Object.entries(asked).filter(([, v]) => v !== undefined);
+  return { ...DEFAULT_OPTIONS, ...Object.fromEntries(given) };
+}
+
+export type MigrationResult = "completed" | "cancelled" | "failed";
+
 export interface MigrationStats {
   pid: string;
   from: string;
   to: string;
   strategy: Strategy;
-  result: "completed" | "cancelled" | "failed";
+  result: MigrationResult;
   error: string | null;
   totalMs: number;
   setupMs: number;
@@ -57,3 +69,43 @@ export interface Progress {
   bytesSent: number;
   mbps: number;
 }
+
+export const MIGRATION_REQUEST: Shape<Partial<MigrationOptions>> = object({
+  strategy: optional(oneOf(STRATEGIES)),
+  maxDowntimeMs: optional(amount),
+  maxRounds: optional(number({ int: true, min: 1 })),
+  bandwidthMBps: optional(nullable(number({ above: 0 }))),
+  push: optional(boolean),
+});
+
+export const MIGRATION_STATS: Shape<MigrationStats> = object({
+  pid: string,
+  from: string,
+  to: string,
+  strategy: oneOf(STRATEGIES),
+  result: oneOf(["completed", "cancelled", "failed"] as const),
+  error: nullable(string),
+  totalMs: amount,
+  setupMs: amount,
+  downtimeMs: amount,
+  switchPauseMs: amount,
+  rounds: count,
+  pagesPerRound: array(count),
+  pagesSent: count,
+  zeroPagesSkipped: count,
+  bytesSent: count,
+  mbps: amount,
+  dirtyRate: amount,
+  faults: count,
+  faultP50Us: amount,
+  faultP99Us: amount,
+  faultTimesMs: array(number()),
+});
+
+export const PROGRESS: Shape<Progress> = object({
+  phase: string,
+  round: count,
+  pagesLeft: number({ int: true }),
+  bytesSent: count,
+  mbps: amount,
+});

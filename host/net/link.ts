@@ -11,6 +11,7 @@ import WebSocket from "ws";
 import { decode, encode, ProtocolError, type Message, type MessageOf, type MessageType } from "./protocol.js";
 import { nonce, prove, verify, type Role } from "./auth.js";
 import { MigrantError } from "../errors.js";
+import { MiB } from "../text/size.js";
 
 /** A node could not be reached, or refused us. */
 export class LinkError extends MigrantError {}
@@ -19,8 +20,27 @@ export const CLOSE_PROTOCOL = 1002;
 export const CLOSE_AUTH = 4001;
 export const CLOSE_LEAVING = 4002;
 const HANDSHAKE_MS = 5000;
+/** The largest frame a link takes unless told otherwise (`migrant node --max-frame`). */
+export const DEFAULT_MAX_FRAME = 64 * MiB;
+/** How much a bulk sender lets wait in the socket's buffer before it waits itself. */
+const DRAIN_BYTES = 4 * MiB;
 
-export class Link extends EventEmitter {
+/**
+ * What the node's parts use of a link: its peer, whether it is open, sending,
+ * closing, and its messages and end. A test can stand in for it.
+ */
+export interface MessageLink {
+  peer: string;
+  readonly open: boolean;
+  send(m: Message): void;
+  close(code?: number, reason?: string): void;
+  /** waits until less than `limit` bytes wait to be sent (backpressure for bulk data) */
+  drain(limit?: number): Promise<void>;
+  on(event: "message", f: (m: Message) => void): this;
+  on(event: "close", f: (code: number, reason: string) => void): this;
+}
+
+export class Link extends EventEmitter implements MessageLink {
   /** the name the peer gave (node name, or a client's) */
   peer = "?";
   role: "node" | "client" = "client";
@@ -49,7 +69,7 @@ export class Link extends EventEmitter {
   }
 
   /** Waits until the socket's send buffer is below `limit` bytes (or the link closed): backpressure for bulk data. */
-  async drain(limit = 4 * 1024 * 1024): Promise<void> {
+  async drain(limit = DRAIN_BYTES): Promise<void> {
     while (this.open && this.ws.bufferedAmount > limit) await new Promise((r) => setTimeout(r, 1));
   }
 
@@ -99,7 +119,7 @@ export class Link extends EventEmitter {
 
 /** Opens a link to a node and authenticates as `role`. */
 export async function connect(url: string, o: { secret: Buffer; role: "node" | "client"; name: string; maxFrame?: number }): Promise<Link> {
-  const maxFrame = o.maxFrame ?? 64 * 1024 * 1024;
+  const maxFrame = o.maxFrame ?? DEFAULT_MAX_FRAME;
   let ws: WebSocket;
   try {
     ws = new WebSocket(url, { maxPayload: maxFrame, handshakeTimeout: HANDSHAKE_MS });

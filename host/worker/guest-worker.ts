@@ -22,7 +22,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import * as loader from "@assemblyscript/loader";
-import { ASYNC_DATA, CTRL, CTRL_FAULT_PAGE, CTRL_INTERRUPT, CTRL_WAKE } from "../memory/layout.js";
+import { ASYNC_DATA, CTRL, CTRL_FAULT_PAGE, CTRL_INTERRUPT, CTRL_WAKE, WASM_PAGE } from "../memory/layout.js";
 import type { FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit } from "./messages.js";
 import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
 
@@ -46,8 +46,20 @@ let runMs = 0;
 
 const send = (m: FromWorker) => port.postMessage(m);
 
-let raw: any;
-let ext: any;
+/** The instrumented module's own exports: Asyncify's controls, the entry points, the saved globals. */
+interface GuestExports {
+  asyncify_start_unwind(addr: number): void;
+  asyncify_stop_unwind(): void;
+  asyncify_start_rewind(addr: number): void;
+  asyncify_stop_rewind(): void;
+  /** absent in an uninstrumented build (the overhead benchmark's baseline) */
+  asyncify_get_state?(): number;
+  [name: string]: unknown;
+}
+
+let raw: GuestExports;
+/** the same exports through @assemblyscript/loader: strings in and out of the guest */
+let ext: loader.ASUtil;
 
 function interrupted(): boolean {
   return nested === 0 && Atomics.load(ctrl, CTRL_INTERRUPT) !== 0;
@@ -165,7 +177,7 @@ const imports = {
       throw new GuestExit(code);
     },
     __freeze() {
-      if (raw.asyncify_get_state() === REWINDING) {
+      if (raw.asyncify_get_state?.() === REWINDING) {
         raw.asyncify_stop_rewind();
         return;
       }
@@ -182,7 +194,8 @@ function saveGlobals(): Record<string, GlobalValue> {
   const out: Record<string, GlobalValue> = {};
   for (const g of layout.globals) {
     const v = (raw[g.export] as WebAssembly.Global).value;
-    out[g.export] = typeof v === "bigint" ? v.toString() : v;
+    // i64 as a decimal string; a float JSON cannot carry (NaN, +-Infinity, -0) as its name
+    out[g.export] = typeof v === "bigint" || !Number.isFinite(v) ? String(v) : Object.is(v, -0) ? "-0" : v;
   }
   return out;
 }
@@ -235,7 +248,7 @@ function call(which: FrozenState["phase"]): number {
   }
   const t0 = performance.now();
   try {
-    return fn() ?? 0;
+    return (fn as () => number | undefined)() ?? 0;
   } finally {
     runMs += performance.now() - t0;
   }
@@ -294,7 +307,7 @@ function run(): void {
 
 function instantiate(): void {
   const inst = loader.instantiateSync(init.module, imports);
-  raw = inst.instance.exports;
+  raw = inst.instance.exports as GuestExports;
   ext = inst.exports;
 }
 
@@ -307,7 +320,7 @@ function instantiate(): void {
 function resume(state: FrozenState): void {
   if (init.restore !== "fresh") {
     const bytes = new Uint8Array(memory.buffer);
-    const kept = bytes.slice(layout.base, layout.initialPages * 65536);
+    const kept = bytes.slice(layout.base, layout.initialPages * WASM_PAGE);
     instantiate();
     bytes.set(kept, layout.base);
   }
@@ -338,7 +351,7 @@ if (init.restore === null) {
   if (init.restore === "fresh") {
     try {
       instantiate();
-      new Uint8Array(memory.buffer).fill(0, layout.base, layout.initialPages * 65536);
+      new Uint8Array(memory.buffer).fill(0, layout.base, layout.initialPages * WASM_PAGE);
     } catch (e) {
       fail(e);
     }

@@ -1,9 +1,10 @@
 // What a guest worker and the node's main thread say to each other.
 
+import { count, either, nullable, number, object, oneOf, record, string, type Shape } from "../net/shape.js";
 import type { Layout } from "../memory/layout.js";
 import type { Variant } from "../instrument/variants.js";
 
-/** A global's value as it crosses threads and files (i64 as a decimal string). */
+/** A global's value as it crosses threads and files (i64 as a decimal string; NaN, +-Infinity and -0 by name). */
 export type GlobalValue = number | string;
 
 /** The execution state a frozen guest leaves besides its memory. */
@@ -17,6 +18,14 @@ export interface FrozenState {
   /** remaining milliseconds of the sleep it was frozen in, or null */
   sleepRemaining: number | null;
 }
+
+/** The shape a FrozenState received from elsewhere (a migration's handover) is checked against. */
+export const FROZEN_STATE: Shape<FrozenState> = object({
+  phase: oneOf(["start", "main"] as const),
+  globals: record(either(number(), string, "a number or a decimal string")),
+  asyncUsed: count,
+  sleepRemaining: nullable(number()),
+});
 
 export interface WorkerInit {
   module: WebAssembly.Module;

@@ -3,10 +3,13 @@
 // Ctrl-C (or SIGTERM) stops it cleanly: it takes no new work, says which
 // processes die with it, and tells the other nodes it is leaving.
 
-import { ClusterNode } from "../cluster/node.js";
-import { readSecret } from "../net/auth.js";
-import { UsageError } from "../errors.js";
-import { formatSize } from "../build/size.js";
+import type { Command } from "commander";
+import { ClusterNode } from "../../cluster/node.js";
+import { readSecret } from "../../net/auth.js";
+import { DEFAULT_MAX_FRAME } from "../../net/link.js";
+import { UsageError } from "../../errors.js";
+import { formatSize, GiB } from "../../text/size.js";
+import { count, size } from "../flags.js";
 
 export interface NodeFlags {
   name: string;
@@ -22,25 +25,31 @@ export interface NodeFlags {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
-export async function runNode(f: NodeFlags): Promise<number> {
+export function nodeCommand(p: Command): void {
+  p.command("node")
+    .description("run a host node in this terminal (Ctrl-C stops it)")
+    .requiredOption("--name <name>", "the node's name, e.g. A")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port to listen on (0: any free port)", count("--port"), 7001)
+    .option("--join <url>", "join the cluster through this member, e.g. ws://127.0.0.1:7001")
+    .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE; without one, loopback only)")
+    .option("--max-frame <size>", "largest protocol frame accepted", size("--max-frame"), DEFAULT_MAX_FRAME)
+    .option("--max-procs <n>", "most processes running at once", count("--max-procs"), 64)
+    .option("--max-memory <size>", "most guest memory promised at once (sum of guests' maximum memory)", size("--max-memory"), 16 * GiB)
+    .option("--heartbeat <ms>", "heartbeat interval; a node silent for 6 of them is down", count("--heartbeat"), 500)
+    .action(async (f: NodeFlags) => {
+      process.exitCode = await runNode(f);
+    });
+}
+
+async function runNode(f: NodeFlags): Promise<number> {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(f.name)) throw new UsageError(`--name "${f.name}": use 1-32 letters, digits, - or _`);
   const secret = readSecret(f.secretFile ?? process.env.MIGRANT_SECRET_FILE);
   if (secret.length === 0 && !LOOPBACK.test(f.host)) {
     throw new UsageError(`a node without --secret-file listens on loopback only; give --secret-file to listen on ${f.host}`);
   }
   const log = (line: string) => process.stdout.write(line + "\n");
-  const node = new ClusterNode({
-    name: f.name,
-    host: f.host,
-    port: f.port,
-    join: f.join,
-    secret,
-    maxFrame: f.maxFrame,
-    maxProcs: f.maxProcs,
-    maxMemory: f.maxMemory,
-    heartbeatMs: f.heartbeat,
-    log,
-  });
+  const node = new ClusterNode({ ...f, secret, heartbeatMs: f.heartbeat, log });
   await node.start();
   log(
     `* node ${f.name} listening on ${node.url}` +

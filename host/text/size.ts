@@ -1,8 +1,13 @@
-// Sizes on the command line: 1G, 256M, 64MiB, 4K, 65536.
+// Sizes: the binary units, and sizes as people write and read them
+// (1G, 256M, 64MiB, 4K, 65536 on the command line; "1.5 MiB" in output).
 
 import { UsageError } from "../errors.js";
 
-const UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
+
+const UNITS: Record<string, number> = { "": 1, k: KiB, m: MiB, g: GiB };
 
 export function parseSize(text: string, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(text);
@@ -13,8 +18,8 @@ export function parseSize(text: string, what: string): number {
 }
 
 export function formatSize(n: number): string {
-  if (n >= 1024 ** 3 && n % 1024 ** 3 === 0) return `${n / 1024 ** 3} GiB`;
-  if (n >= 1024 ** 2) return `${+(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
+  if (n >= GiB && n % GiB === 0) return `${n / GiB} GiB`;
+  if (n >= MiB) return `${+(n / MiB).toFixed(1)} MiB`;
+  if (n >= KiB) return `${+(n / KiB).toFixed(1)} KiB`;
   return `${n} B`;
 }

@@ -1,12 +1,15 @@
-// A client of the cluster: one authenticated link to one node, with
-// request/response matching by request id, and the output and exit of the
-// processes it runs or attaches to.
+// One client connection: an authenticated link to one node, with requests
+// matched to their answers by request id, and the output and end of the
+// processes it runs or attaches to on that node. An `error` answer becomes a
+// RequestError with the node's code. The cluster-wide calls (finding the node
+// a process runs on, following it when it moves) are cluster.ts's.
 
 import { createHash } from "node:crypto";
-import { connect, type Link } from "../net/link.js";
+import { connect, LinkError, type Link } from "../net/link.js";
 import type { Message, MessageOf, MessageType } from "../net/protocol.js";
-import { MigrantError } from "../errors.js";
-import type { NodeInfo, ProcInfo } from "./views.js";
+import { MigrantError, RequestError } from "../errors.js";
+import type { NodeInfo, ProcInfo } from "../cluster/views.js";
+import type { MigrationOptions, MigrationStats, Progress } from "../migration/options.js";
 
 export interface Exit {
   code: number;
@@ -16,22 +19,30 @@ export interface Exit {
 /** How watching a process here ended: it exited, or it moved to another node. */
 export type WatchEnd = { exit: Exit } | { moved: { node: string; url: string } };
 
-export class ClusterClient {
+/** A module as a client sends it: its bytes and the name it runs under. */
+export interface ModuleFile {
+  bytes: Uint8Array;
+  name: string;
+}
+
+type Answer = (m: Message | MigrantError) => void;
+
+export class Connection {
   private req = 0;
-  private waiting = new Map<number, (m: Message) => void>();
-  private outputs = new Map<string, (line: string) => void>();
-  private ends = new Map<string, (e: WatchEnd) => void>();
+  private readonly waiting = new Map<number, Answer>();
+  private readonly outputs = new Map<string, (line: string) => void>();
+  private readonly ends = new Map<string, (e: WatchEnd) => void>();
   /** per watched pid: the seq of the next line wanted (lines replayed twice are dropped) */
-  private nextSeq = new Map<string, number>();
-  private progress = new Map<number, (p: unknown) => void>();
+  private readonly nextSeq = new Map<string, number>();
+  private readonly progress = new Map<number, (p: Progress) => void>();
   private closedBecause: string | null = null;
 
-  private constructor(readonly link: Link) {
+  private constructor(private readonly link: Link) {
     link.on("message", (m: Message) => this.dispatch(m));
     link.on("close", (code: number, reason: string) => {
       this.closedBecause = reason || `code ${code}`;
-      const err: Message = { t: "error", req: 0, message: `the node closed the connection (${this.closedBecause})` };
-      for (const w of this.waiting.values()) w(err);
+      const lost = new LinkError(`the node closed the connection (${this.closedBecause})`);
+      for (const w of this.waiting.values()) w(lost);
       this.waiting.clear();
       for (const [pid, f] of this.ends)
         f({ exit: { code: 1, error: `lost contact with the node running ${pid} (${this.closedBecause})` } });
@@ -40,10 +51,11 @@ export class ClusterClient {
     link.on("failure", () => undefined);
   }
 
-  static async open(url: string, secret: Buffer): Promise<ClusterClient> {
-    return new ClusterClient(await connect(url, { secret, role: "client", name: `client-${process.pid}` }));
+  static async open(url: string, secret: Buffer): Promise<Connection> {
+    return new Connection(await connect(url, { secret, role: "client", name: `client-${process.pid}` }));
   }
 
+  /** The name of the node at the other end. */
   get node(): string {
     return this.link.peer;
   }
@@ -69,10 +81,8 @@ export class ClusterClient {
     }
     if ("req" in m) {
       const w = this.waiting.get(m.req);
-      if (w) {
-        this.waiting.delete(m.req);
-        w(m);
-      }
+      this.waiting.delete(m.req);
+      w?.(m.t === "error" ? new RequestError(m.code, m.message) : m);
     }
   }
 
@@ -83,47 +93,41 @@ export class ClusterClient {
     f?.(e);
   }
 
-  /** Sends a request and waits for the answer with its id (an `error` answer throws). */
-  private ask<T extends MessageType>(build: (req: number) => Message, types: T[]): Promise<MessageOf<T>> {
-    const req = ++this.req;
-    return this.await(req, types, () => this.link.send(build(req)));
-  }
-
-  private await<T extends MessageType>(req: number, types: T[], send?: () => void): Promise<MessageOf<T>> {
+  /** Sends a request (built with its id) and waits for its answer of one of `types`; an `error` answer rejects. */
+  private ask<T extends MessageType>(types: T[], build: (req: number) => Message, req = ++this.req): Promise<MessageOf<T>> {
     return new Promise((resolve, reject) => {
-      if (this.closedBecause) return reject(new MigrantError(`the node closed the connection (${this.closedBecause})`));
+      if (this.closedBecause) return reject(new LinkError(`the node closed the connection (${this.closedBecause})`));
       this.waiting.set(req, (m) => {
-        if (m.t === "error") reject(new MigrantError(m.message));
+        if (m instanceof MigrantError) reject(m);
         else if ((types as string[]).includes(m.t)) resolve(m as MessageOf<T>);
-        else reject(new MigrantError(`unexpected answer ${m.t}`));
+        else reject(new MigrantError(`unexpected answer ${m.t} from node ${this.node}`));
       });
-      send?.();
+      this.link.send(build(req));
     });
   }
 
   async ps(): Promise<ProcInfo[]> {
-    return (await this.ask((req) => ({ t: "psRequest", req }), ["ps"])).list as ProcInfo[];
+    return (await this.ask(["ps"], (req) => ({ t: "psRequest", req }))).list;
   }
 
   async nodes(): Promise<NodeInfo[]> {
-    return (await this.ask((req) => ({ t: "nodesRequest", req }), ["nodes"])).list as NodeInfo[];
+    return (await this.ask(["nodes"], (req) => ({ t: "nodesRequest", req }))).list;
   }
 
   /** Starts a module on this node (sending it only if the node lacks it). Resolves with its pid. */
   async run(
-    bytes: Uint8Array,
-    name: string,
+    module: ModuleFile,
     args: string[],
     watch: { onOutput: (line: string) => void; onEnd: (e: WatchEnd) => void } | null,
   ): Promise<string> {
-    const hash = createHash("sha256").update(bytes).digest("hex");
+    const hash = createHash("sha256").update(module.bytes).digest("hex");
     const req = ++this.req;
-    let reply = await this.await(req, ["needModule", "started"], () =>
-      this.link.send({ t: "run", req, hash, module: name, args, detach: watch ? 0 : 1 }),
+    let reply = await this.ask(
+      ["needModule", "started"],
+      () => ({ t: "run", req, hash, module: module.name, args, detach: watch ? 0 : 1 }),
+      req,
     );
-    if (reply.t === "needModule") {
-      reply = await this.await(req, ["started"], () => this.link.send({ t: "module", req, hash, bytes }));
-    }
+    if (reply.t === "needModule") reply = await this.ask(["started"], () => ({ t: "module", req, hash, bytes: module.bytes }), req);
     const pid = (reply as MessageOf<"started">).pid;
     if (watch) this.watch(pid, 1, watch.onOutput, watch.onEnd);
     return pid;
@@ -138,11 +142,11 @@ export class ClusterClient {
   /** Watches a process on this node from output line `from` on, until it exits or moves. */
   async attach(pid: string, from: number, onOutput: (line: string) => void): Promise<WatchEnd> {
     const end = new Promise<WatchEnd>((resolve) => this.watch(pid, from, onOutput, resolve));
-    await this.ask((req) => ({ t: "attach", req, pid, from }), ["started"]);
+    await this.ask(["started"], (req) => ({ t: "attach", req, pid, from }));
     return end;
   }
 
-  /** The seq of the next output line of `pid` this client wants. */
+  /** The seq of the next output line of `pid` this connection wants. */
   seqOf(pid: string): number {
     return this.nextSeq.get(pid) ?? 1;
   }
@@ -150,24 +154,22 @@ export class ClusterClient {
   /** Kills a process on this node; resolves when it has ended. */
   async kill(pid: string): Promise<WatchEnd> {
     const end = new Promise<WatchEnd>((resolve) => this.watch(pid, Number.MAX_SAFE_INTEGER, () => undefined, resolve));
-    const req = ++this.req;
-    const failed = this.await(req, ["started"], () => this.link.send({ t: "kill", req, pid }));
-    return Promise.race([end, failed.then(() => end)]);
+    const accepted = this.ask(["started"], (req) => ({ t: "kill", req, pid }));
+    return Promise.race([end, accepted.then(() => end)]);
   }
 
   /** Migrates a process of this node; resolves with the statistics once it completed, failed or was cancelled. */
-  async migrate(pid: string, to: string, options: unknown, onProgress: (p: unknown) => void): Promise<unknown> {
+  async migrate(pid: string, to: string, options: Partial<MigrationOptions>, onProgress: (p: Progress) => void): Promise<MigrationStats> {
     const req = ++this.req;
     this.progress.set(req, onProgress);
     try {
-      const r = await this.await(req, ["migResult"], () => this.link.send({ t: "migrate", req, pid, to, options }));
-      return r.stats;
+      return (await this.ask(["migResult"], () => ({ t: "migrate", req, pid, to, options }), req)).stats;
     } finally {
       this.progress.delete(req);
     }
   }
 
   async cancelMigration(pid: string): Promise<void> {
-    await this.ask((req) => ({ t: "migrateCancel", req, pid }), ["started"]);
+    await this.ask(["started"], (req) => ({ t: "migrateCancel", req, pid }));
   }
 }

@@ -1,0 +1,54 @@
+// The flags of `migrant bench` (host/cli/commands/bench.ts defines them),
+// checked and turned into the benchmark's options; a bad one is a usage error.
+
+import { UsageError } from "../host/errors.js";
+import { STRATEGIES, type Strategy } from "../host/migration/options.js";
+import type { BenchOptions } from "./run.js";
+import { WORKLOAD_NAMES } from "./workloads.js";
+
+export interface BenchFlags {
+  quick?: boolean;
+  workloads?: string;
+  strategies?: string;
+  sizes?: string;
+  reps?: number;
+  link?: string | boolean;
+  delay: number;
+  overhead: boolean;
+  out: string;
+}
+
+/** Memory sizes the workloads can run at, MiB (their arrays must stay under AssemblyScript's 1 GiB block limit). */
+const MAX_SIZE_MIB = 1000;
+
+/** A comma-separated list, each item one of `all` (all of them when not given). */
+function list(v: string | undefined, all: readonly string[], what: string): string[] {
+  if (v === undefined) return [...all];
+  const items = v
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const bad = items.filter((x) => !all.includes(x));
+  if (bad.length || !items.length) throw new UsageError(`${what}: ${bad.join(", ") || "nothing given"} (choose from ${all.join(", ")})`);
+  return items;
+}
+
+export function benchFromFlags(f: BenchFlags): BenchOptions {
+  const sizes = (f.sizes ?? (f.quick ? "64" : "16,64,256,1000")).split(",").map((x) => Number(x.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SIZE_MIB)) {
+    throw new UsageError(
+      `--sizes: "${f.sizes}" must be whole MiB from 1 to ${MAX_SIZE_MIB} (the workloads' arrays must stay under AssemblyScript's 1 GiB block limit)`,
+    );
+  }
+  return {
+    workloads: list(f.workloads, WORKLOAD_NAMES, "--workloads"),
+    strategies: list(f.strategies, STRATEGIES, "--strategies") as Strategy[],
+    sizes,
+    reps: f.reps ?? (f.quick ? 1 : 3),
+    quick: !!f.quick,
+    overhead: f.overhead,
+    link: f.link === true ? "1gbit" : f.link || null,
+    delayMs: f.delay,
+    out: f.out,
+  };
+}

@@ -1,0 +1,27 @@
+// `migrant bench`: the flags of the benchmark, handed over to bench/ (which
+// checks them and runs it). The benchmark loads only for this command: it
+// brings in the compiler toolchain.
+
+import type { Command } from "commander";
+import { STRATEGIES } from "../../migration/options.js";
+import { count, millis } from "../flags.js";
+import { DEFAULT_RESULTS, WORKLOAD_NAMES } from "../../../bench/workloads.js";
+
+export function benchCommand(p: Command): void {
+  p.command("bench")
+    .description("the downtime benchmark: two real nodes, each workload x strategy x memory size, with a report")
+    .option("--quick", "a few minutes: 64 MiB only, one run each, overhead measured once")
+    .option("--workloads <list>", `comma-separated, of ${WORKLOAD_NAMES.join(",")} (default: all)`)
+    .option("--strategies <list>", `comma-separated, of ${STRATEGIES.join(",")} (default: all)`)
+    .option("--sizes <list>", "memory sizes in MiB, comma-separated, each 1..1000 (default 16,64,256,1000; --quick: 64)")
+    .option("--reps <n>", "migrations per workload, size and strategy (default 3; --quick: 1)", count("--reps", 1))
+    .option("--link [rate]", "run the nodes in two network namespaces joined by a veth capped at this rate (tc tbf; needs root)")
+    .option("--delay <ms>", "with --link: added delay each way, where the kernel has netem", millis, 0.5)
+    .option("--no-overhead", "skip the overhead and freeze-latency measurements")
+    .option("--out <dir>", "where to write the results", DEFAULT_RESULTS)
+    .action(async (flags) => {
+      const { benchFromFlags } = await import("../../../bench/options.js");
+      const { runBench } = await import("../../../bench/run.js");
+      await runBench(benchFromFlags(flags));
+    });
+}

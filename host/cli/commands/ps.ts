@@ -1,0 +1,26 @@
+// `migrant ps`: every process of the cluster, as a table or JSON.
+
+import type { Command } from "commander";
+import { Cluster } from "../../client/cluster.js";
+import type { ProcInfo } from "../../cluster/views.js";
+import { formatSize } from "../../text/size.js";
+import { ago } from "../../text/duration.js";
+import { table } from "../../text/table.js";
+import { stdio } from "../console.js";
+import { remoteFlags, toAddress, type RemoteFlags } from "../flags.js";
+
+export function psCommand(p: Command): void {
+  remoteFlags(p.command("ps").description("every process of the cluster").option("--json", "one JSON array")).action(
+    async (f: RemoteFlags & { json?: boolean }) => {
+      const list = (await new Cluster(toAddress(f)).ps()).sort((a, b) => a.pid.localeCompare(b.pid, undefined, { numeric: true }));
+      if (f.json) return stdio.out(JSON.stringify(list));
+      const state = (x: ProcInfo) => (x.state === "exited" || x.state === "trapped" ? `${x.state} (${x.code})` : x.state);
+      stdio.out(
+        table(
+          ["PID", "NODE", "STATE", "MEMORY", "UPTIME", "MIGRATIONS", "COMMAND"],
+          list.map((x) => [x.pid, x.node, state(x), formatSize(x.memory), ago(x.uptimeMs), x.migrations, [x.module, ...x.args].join(" ")]),
+        ),
+      );
+    },
+  );
+}

@@ -1,0 +1,166 @@
+// Migrations that leave this node: a client's `migrate` request (and its
+// `migrateCancel`) for a process that runs here, and the destination's
+// answers, routed to that migration by its id. The migration itself is
+// migration/source/emigrate.ts; this part gives it the process and moves the
+// process out of the table once the destination runs it. A migration whose
+// destination goes away fails (and is rolled back).
+
+import { RequestError } from "../errors.js";
+import type { MessageLink } from "../net/link.js";
+import type { MessageOf } from "../net/protocol.js";
+import { Mailbox } from "../migration/mailbox.js";
+import { emigrate, MigrationFailed, type EmigrationContext } from "../migration/source/emigrate.js";
+import { withDefaults, type MigrationStats } from "../migration/options.js";
+import { memoryPages } from "../memory/pages.js";
+import { formatSize } from "../text/size.js";
+import type { ClusterView } from "./cluster-view.js";
+import type { Peers } from "./peers.js";
+import type { Proc, ProcessTable } from "./processes.js";
+import type { Router } from "./router.js";
+
+/** How long a migration request waits for a post-copy arrival to have all its pages. */
+export const SETTLE_WAIT_MS = 30_000;
+/** At most one progress report per this many ms to the client. */
+const PROGRESS_EVERY_MS = 100;
+/** The destination's messages to the source of a migration. */
+const FROM_DESTINATION = ["migAccept", "migRefuse", "needModule", "migResumed", "migFault", "migDone", "migSynced"] as const;
+
+/** A migration leaving: the process, its id and mailbox, the destination, the client's request. */
+interface Leaving {
+  proc: Proc;
+  mid: number;
+  mailbox: Mailbox;
+  /** the destination: its address (for the watchers) and the link to it */
+  to: { url: string; link: MessageLink };
+  request: MessageOf<"migrate">;
+  client: MessageLink;
+}
+
+export class Emigrations {
+  private readonly outgoing = new Map<number, { mailbox: Mailbox; peer: string }>();
+  private mid = 0;
+
+  constructor(
+    private readonly node: string,
+    private readonly table: ProcessTable,
+    private readonly peers: Peers,
+    private readonly view: ClusterView,
+    private readonly event: (line: string) => void,
+    router: Router,
+  ) {
+    router.on("client", "migrate", (link, m) => this.migrate(link, m));
+    router.on("client", "migrateCancel", (link, m) => this.cancel(link, m));
+    for (const type of FROM_DESTINATION) router.on("node", type, (_link, m) => this.deliver(m));
+    peers.onGone((peer) => {
+      for (const o of this.outgoing.values()) if (o.peer === peer) o.mailbox.fail(new MigrationFailed(`node ${peer} went away`));
+    });
+  }
+
+  private deliver(m: MessageOf<(typeof FROM_DESTINATION)[number]>): void {
+    // needModule names the migration by its request id
+    this.outgoing.get(m.t === "needModule" ? m.req : m.mid)?.mailbox.deliver(m);
+  }
+
+  private cancel(link: MessageLink, m: MessageOf<"migrateCancel">): void {
+    const p = this.table.get(m.pid);
+    if (!p?.migrating) throw new RequestError("not-running", `process ${m.pid} is not migrating from node ${this.node}`);
+    p.migrating.cancel = true;
+    link.send({ t: "started", req: m.req, pid: m.pid });
+  }
+
+  /** The process, once it may move: here, running, not moving already, not still receiving its own pages. */
+  private async movable(m: MessageOf<"migrate">): Promise<Proc> {
+    const proc = this.table.get(m.pid);
+    if (!proc) throw new RequestError("no-such-process", `no process ${m.pid} on node ${this.node}`);
+    if (proc.settling) {
+      const ok = await Promise.race([
+        proc.settling.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), SETTLE_WAIT_MS)),
+      ]);
+      if (!ok)
+        throw new RequestError(
+          "busy",
+          `process ${m.pid} is still receiving its pages from its last post-copy migration; migrate it once they have arrived`,
+        );
+    }
+    if (proc.info.state !== "running" || !proc.process)
+      throw new RequestError("not-running", `process ${m.pid} is not running (${proc.info.state})`);
+    if (proc.migrating) throw new RequestError("busy", `process ${m.pid} is already migrating`);
+    if (m.to === this.node) throw new RequestError("bad-request", `process ${m.pid} already runs on ${m.to}`);
+    return proc;
+  }
+
+  private async migrate(client: MessageLink, m: MessageOf<"migrate">): Promise<void> {
+    const proc = await this.movable(m);
+    const member = this.peers.membership.up(m.to);
+    if (!member?.link) throw new RequestError("no-such-node", `node ${m.to} is not an up member of the cluster (see \`migrant nodes\`)`);
+    const mid = ++this.mid;
+    const mailbox = new Mailbox();
+    this.outgoing.set(mid, { mailbox, peer: m.to });
+    proc.migrating = { mid, cancel: false };
+    let stats: MigrationStats;
+    try {
+      stats = await emigrate(this.context({ proc, mid, mailbox, to: { url: member.url, link: member.link }, request: m, client }));
+    } finally {
+      this.outgoing.delete(mid);
+      proc.migrating = null;
+    }
+    const { pid } = proc.info;
+    if (stats.result === "completed") {
+      this.event(
+        `process ${pid} left for ${m.to} (${stats.strategy}, downtime ${stats.downtimeMs.toFixed(2)} ms, ${formatSize(stats.bytesSent)} sent)`,
+      );
+    } else {
+      this.event(`migration of ${pid} to ${m.to} ${stats.result}: ${stats.error}`);
+    }
+    client.send({ t: "migResult", req: m.req, stats });
+  }
+
+  /** What the migration of a process of this node is given (migration/source/emigration.ts). */
+  private context({ proc, mid, mailbox, to, request: m, client }: Leaving): EmigrationContext {
+    const pid = proc.info.pid;
+    let lastProgress = 0;
+    return {
+      mid,
+      link: to.link,
+      mailbox,
+      pid,
+      module: proc.info.module,
+      image: proc.image,
+      info: {
+        args: proc.info.args,
+        module: proc.info.module,
+        startedAt: proc.info.startedAt,
+        migrations: proc.info.migrations,
+        uptimeMs: Math.round(performance.now() - proc.began),
+        memoryPages: memoryPages(proc.process!.memory),
+      },
+      from: this.node,
+      to: m.to,
+      options: withDefaults(m.options),
+      getProcess: () => {
+        if (!proc.process) throw new MigrationFailed("the process ended before it could move");
+        return proc.process;
+      },
+      setProcess: (p) => this.table.adopt(proc, p),
+      seq: () => proc.output.seq,
+      onHandover: () => this.handedOver(proc, m.to, to.url),
+      progress: (p) => {
+        if (performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
+        lastProgress = performance.now();
+        client.send({ t: "migProgress", req: m.req, progress: p });
+      },
+      cancelled: () => proc.migrating?.cancel === true,
+      corruptBatch: Number(process.env.MIGRANT_TEST_CORRUPT_BATCH) || undefined,
+    };
+  }
+
+  /** The destination runs the process: it leaves the table, its watchers follow it there. */
+  private handedOver(proc: Proc, to: string, url: string): void {
+    const pid = proc.info.pid;
+    this.table.remove(pid);
+    this.view.departedTo({ ...this.table.info(proc), node: to, migrations: proc.info.migrations + 1 });
+    for (const w of proc.watchers) w.send({ t: "moved", pid, node: to, url });
+    proc.watchers.clear();
+  }
+}

@@ -1,0 +1,162 @@
+// The node's links to the other nodes: joining, heartbeats, leaving.
+//
+// A node joins through any member: it sends `join`, gets the member list
+// (`members`), and dials each other member with a `join` of its own (the
+// newcomer always dials, so each pair has exactly one link). A member answers a
+// `join` unless a node of that name is up already (`refused`).
+//
+// Every `heartbeatMs` the node sends each member a heartbeat with its own
+// state (its load and process list); what each member last said goes into the
+// membership table (membership.ts), which marks silent members down. A link
+// that closes marks its member down; a `bye` marks it left. Parts of the node
+// that keep state per peer (migrations under way) hear of a lost peer through
+// onGone.
+
+import { connect, CLOSE_LEAVING, type Link, type MessageLink } from "../net/link.js";
+import type { Message, MessageOf } from "../net/protocol.js";
+import { MigrantError } from "../errors.js";
+import { Membership } from "./membership.js";
+import type { Router } from "./router.js";
+import type { HeartbeatState, MemberAddress } from "./views.js";
+
+/** A member silent for this many heartbeats is down. */
+export const SILENT_BEATS = 6;
+
+export interface PeersOptions {
+  name: string;
+  secret: Buffer;
+  maxFrame: number;
+  heartbeatMs: number;
+  /** this node's address, once it listens */
+  url: () => string;
+  /** what this node's heartbeat says */
+  state: () => HeartbeatState;
+  event: (line: string) => void;
+}
+
+export class Peers {
+  readonly membership: Membership;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly goneListeners: Array<(peer: string) => void> = [];
+  private leaving = false;
+
+  constructor(
+    private readonly o: PeersOptions,
+    private readonly router: Router,
+  ) {
+    this.membership = new Membership(o.name, o.heartbeatMs * SILENT_BEATS, (m, lost) => {
+      const why = m.state === "left" ? `left (${m.reason})` : `is down (${m.reason})`;
+      const which = lost.length ? `; its processes are lost: ${lost.map((p) => p.pid).join(", ")}` : "";
+      o.event(`node ${m.name} ${why}${which}`);
+    });
+    router.on("node", "heartbeat", (link, m) => this.membership.heard(link.peer, m.state));
+    router.on("node", "bye", (link, m) => this.membership.down(link.peer, "left", m.reason));
+  }
+
+  /** Starts the heartbeats and the sweep for silent members. */
+  start(): void {
+    this.timers.push(setInterval(() => this.beat(), this.o.heartbeatMs));
+    this.timers.push(setInterval(() => this.membership.sweep(), Math.max(50, this.o.heartbeatMs / 2)));
+  }
+
+  /** Calls `f` with the name of every peer whose link closes. */
+  onGone(f: (peer: string) => void): void {
+    this.goneListeners.push(f);
+  }
+
+  /** Joins the cluster through the member at `url`, then links to every other member. */
+  async join(url: string): Promise<void> {
+    const first = await this.dial(url);
+    const list = await this.introduce(first, url);
+    const via = list.find((m) => m.url === url || m.name === first.peer);
+    this.adopt(first, via?.url ?? url);
+    for (const m of list) {
+      if (m.name === this.o.name || m.name === first.peer) continue;
+      try {
+        const link = await this.dial(m.url);
+        await this.introduce(link, m.url);
+        this.adopt(link, m.url);
+      } catch (e) {
+        this.o.event(`could not reach member ${m.name} at ${m.url}: ${(e as Error).message}`);
+      }
+    }
+    this.o.event(`joined the cluster through ${url}: ${[...this.membership.members.keys()].join(", ")}`);
+  }
+
+  /** Answers a node that dialled us: its `join`, then it is a member (or refused). */
+  async welcome(link: Link): Promise<void> {
+    let msg: MessageOf<"join">;
+    try {
+      msg = await link.next(["join"]);
+    } catch {
+      link.close();
+      return;
+    }
+    const existing = this.membership.members.get(msg.name);
+    if (msg.name === this.o.name || existing?.state === "up") {
+      link.send({ t: "refused", reason: `a node named ${msg.name} is already in the cluster` });
+      link.close();
+      return;
+    }
+    const up = this.membership.nodes().filter((n) => n.state === "up");
+    link.send({ t: "members", list: [{ name: this.o.name, url: this.o.url() }, ...up.map((n) => ({ name: n.name, url: n.url }))] });
+    link.peer = msg.name;
+    this.adopt(link, msg.url);
+    this.o.event(`node ${msg.name} joined (${msg.url})`);
+  }
+
+  /** Sends a message to every up member. */
+  broadcast(m: Message): void {
+    for (const link of this.membership.links()) link.send(m);
+  }
+
+  /** Says `bye` to every member and closes the links (a clean stop). */
+  leave(reason: string): void {
+    this.leaving = true;
+    for (const link of this.membership.links()) {
+      link.send({ t: "bye", reason });
+      link.close(CLOSE_LEAVING, reason);
+    }
+  }
+
+  /** Stops the timers and closes every link. */
+  close(): void {
+    this.leaving = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const m of this.membership.members.values()) m.link?.close(CLOSE_LEAVING, "leaving");
+  }
+
+  /** Sends this node's heartbeat to every member now. */
+  beat(): void {
+    this.broadcast(this.heartbeat());
+  }
+
+  private heartbeat(): Message {
+    return { t: "heartbeat", name: this.o.name, state: this.o.state() };
+  }
+
+  private dial(url: string): Promise<Link> {
+    return connect(url, { secret: this.o.secret, role: "node", name: this.o.name, maxFrame: this.o.maxFrame });
+  }
+
+  /** Our `join` on a link we dialled; the member list it answers. */
+  private async introduce(link: Link, url: string): Promise<MemberAddress[]> {
+    link.send({ t: "join", name: this.o.name, url: this.o.url() });
+    const reply = await link.next(["members", "refused"]);
+    if (reply.t === "refused") throw new MigrantError(`cannot join the cluster through ${url}: ${reply.reason}`);
+    return reply.list;
+  }
+
+  /** Takes an authenticated node link into the membership and routes its messages. */
+  adopt(link: MessageLink, url: string): void {
+    this.membership.add(link.peer, url, link);
+    link.on("message", (m: Message) => this.router.route("node", link, m));
+    link.on("close", (_code: number, reason: string) => {
+      for (const f of this.goneListeners) f(link.peer);
+      if (!this.leaving && this.membership.members.get(link.peer)?.link === link) {
+        this.membership.down(link.peer, "down", `link closed${reason ? `: ${reason}` : ""}`);
+      }
+    });
+    link.send(this.heartbeat());
+  }
+}

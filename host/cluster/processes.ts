@@ -1,0 +1,166 @@
+// The process table of a node: every process it runs, and the last MAX_ENDED
+// that ended here, each with what `ps` shows of it, its numbered output
+// (output-log.ts), the clients watching that output, and its migration, if one
+// is under way.
+//
+// A process's worker (GuestProcess) can change while the process lives: a
+// variant switch or an arrival installs a new one (adopt). How a worker ends
+// is recorded only if it is still the process's worker and was not let go by
+// a freeze (a migration or a switch).
+
+import { GuestProcess } from "../process.js";
+import type { Image } from "../image.js";
+import type { MessageLink } from "../net/link.js";
+import { memoryPages } from "../memory/pages.js";
+import { WASM_PAGE } from "../memory/layout.js";
+import { OutputLog } from "./output-log.js";
+import type { ProcInfo } from "./views.js";
+
+/** Ended processes a node keeps listing (the oldest are forgotten). */
+export const MAX_ENDED = 200;
+
+export interface Proc {
+  info: ProcInfo;
+  /** performance.now() at its start (counting the uptime it brought along) and at its end */
+  began: number;
+  ended: number | null;
+  /** its worker, while it runs here */
+  process: GuestProcess | null;
+  image: Image;
+  watchers: Set<MessageLink>;
+  output: OutputLog;
+  migrating: { mid: number; cancel: boolean } | null;
+  /** after a post-copy arrival: until every page is here and it runs the plain variant again */
+  settling: Promise<void> | null;
+}
+
+/** What a new entry is told; the rest starts as a fresh running process's. */
+export type NewProc = Partial<ProcInfo> & { pid: string; module: string; args: string[] };
+
+export class ProcessTable {
+  private readonly procs = new Map<string, Proc>();
+  private counter = 0;
+
+  constructor(
+    private readonly node: string,
+    /** prints a process's output line on the node's terminal */
+    private readonly log: (line: string) => void,
+    private readonly event: (line: string) => void,
+  ) {}
+
+  get(pid: string): Proc | undefined {
+    return this.procs.get(pid);
+  }
+
+  /** The processes running here now. */
+  running(): Proc[] {
+    return [...this.procs.values()].filter((p) => p.info.state === "running");
+  }
+
+  /** A pid for a new process: this node's name and a counter. */
+  nextPid(): string {
+    return `${this.node}.${++this.counter}`;
+  }
+
+  /** Enters a process (new, or arriving with `uptimeMs` and `seq` output lines behind it). */
+  add(image: Image, info: NewProc, uptimeMs = 0, seq = 0): Proc {
+    const proc: Proc = {
+      began: performance.now() - uptimeMs,
+      ended: null,
+      image,
+      process: null,
+      watchers: new Set(),
+      output: new OutputLog(seq),
+      migrating: null,
+      settling: null,
+      info: {
+        node: this.node,
+        state: "running",
+        code: null,
+        error: null,
+        memory: 0,
+        startedAt: Date.now(),
+        uptimeMs: 0,
+        migrations: 0,
+        ...info,
+      },
+    };
+    this.procs.set(info.pid, proc);
+    return proc;
+  }
+
+  /** Starts a new process of `image` here. */
+  start(image: Image, module: string, args: string[], watcher: MessageLink | null): Proc {
+    const pid = this.nextPid();
+    const proc = this.add(image, { pid, module, args });
+    if (watcher) proc.watchers.add(watcher);
+    this.adopt(proc, GuestProcess.start(image, { pid, node: this.node, args, onOutput: (line) => this.print(pid, line) }));
+    this.event(`process ${pid} started: ${[module, ...args].join(" ")}`);
+    return proc;
+  }
+
+  /** The process has left this node: it is no longer listed here. */
+  remove(pid: string): void {
+    this.procs.delete(pid);
+  }
+
+  /** One line of a process's output: numbered, kept for replay, shown here, sent to its watchers. */
+  print(pid: string, line: string): void {
+    const p = this.procs.get(pid);
+    if (!p) return;
+    const seq = p.output.append(line);
+    this.log(`[${pid}] ${line}`);
+    for (const w of p.watchers) w.send({ t: "output", pid, seq, line });
+  }
+
+  /** Makes `gp` the process's worker and records how it ends (unless it is let go: migrated or switched). */
+  adopt(proc: Proc, gp: GuestProcess): void {
+    proc.process = gp;
+    const pid = proc.info.pid;
+    void gp.exited.then((s) => {
+      if (s.outcome === "released" || proc.process !== gp) return;
+      proc.info.state = s.outcome === "exited" ? "exited" : s.error === "killed" ? "killed" : "trapped";
+      proc.info.code = s.code;
+      proc.info.error = s.error;
+      proc.ended = performance.now();
+      proc.process = null;
+      this.event(`process ${pid} ${s.error ? `ended: ${s.error}` : `exited with code ${s.code}`}`);
+      for (const w of proc.watchers) w.send({ t: "exited", pid, code: s.code, error: s.error ?? "" });
+      proc.watchers.clear();
+      this.forgetOldEnded();
+    });
+  }
+
+  /** A client went away: it watches nothing any more. */
+  unwatch(link: MessageLink): void {
+    for (const p of this.procs.values()) p.watchers.delete(link);
+  }
+
+  /** What `ps` shows of the processes here, now. */
+  infos(): ProcInfo[] {
+    return [...this.procs.values()].map((p) => this.info(p));
+  }
+
+  info(p: Proc): ProcInfo {
+    return {
+      ...p.info,
+      memory: p.process ? p.process.memory.buffer.byteLength : 0,
+      uptimeMs: Math.round((p.ended ?? performance.now()) - p.began),
+    };
+  }
+
+  /** Guest memory in use here, bytes. */
+  memoryInUse(): number {
+    return this.running().reduce((a, p) => a + (p.process ? memoryPages(p.process.memory) * WASM_PAGE : 0), 0);
+  }
+
+  /** Guest memory promised here: the sum of the running guests' maximum memories, bytes. */
+  memoryPromised(): number {
+    return this.running().reduce((a, p) => a + p.image.layout.maxPages * WASM_PAGE, 0);
+  }
+
+  private forgetOldEnded(): void {
+    const ended = [...this.procs.values()].filter((p) => p.info.state !== "running");
+    for (const p of ended.slice(0, Math.max(0, ended.length - MAX_ENDED))) this.procs.delete(p.info.pid);
+  }
+}

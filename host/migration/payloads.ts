@@ -1,0 +1,62 @@
+// What the two sides of a migration tell each other inside their messages
+// (see net/messages.ts): the process's description at `migBegin`, its
+// execution state at `migHandover`, and the post-copy fault report at
+// `migDone`. Each shape (net/shape.ts) is typed by its interface.
+
+import { amount, array, count, nullable, number, object, oneOf, record, string, type Shape } from "../net/shape.js";
+import { FROZEN_STATE, type FrozenState } from "../worker/messages.js";
+import { STRATEGIES, type Strategy } from "./options.js";
+
+/** What the destination needs to check, place and list the process (sent with migBegin). */
+export interface ProcessDescription {
+  args: string[];
+  module: string;
+  /** wall clock when it first started (epoch ms) */
+  startedAt: number;
+  /** how many times it has moved before this migration */
+  migrations: number;
+  uptimeMs: number;
+  /** its linear memory now, in Wasm pages */
+  memoryPages: number;
+  strategy: Strategy;
+}
+
+/** The process's state besides its memory (sent with migHandover). */
+export interface HandoverState {
+  frozen: FrozenState;
+  /** output lines so far: the destination numbers on from here */
+  seq: number;
+  /** MIGRANT_VERIFY=1 on the source: CRC-32 of every page the destination should hold, by page index */
+  verify: Record<string, number> | null;
+}
+
+/** What the destination measured of post-copy faults (sent with migDone). */
+export interface FaultReport {
+  faults: number;
+  faultP50Us: number;
+  faultP99Us: number;
+  faultTimesMs: number[];
+}
+
+export const PROCESS_DESCRIPTION: Shape<ProcessDescription> = object({
+  args: array(string),
+  module: string,
+  startedAt: number(),
+  migrations: count,
+  uptimeMs: amount,
+  memoryPages: count,
+  strategy: oneOf(STRATEGIES),
+});
+
+export const HANDOVER_STATE: Shape<HandoverState> = object({
+  frozen: FROZEN_STATE,
+  seq: count,
+  verify: nullable(record(number())),
+});
+
+export const FAULT_REPORT: Shape<FaultReport> = object({
+  faults: count,
+  faultP50Us: amount,
+  faultP99Us: amount,
+  faultTimesMs: array(number()),
+});

@@ -1,0 +1,158 @@
+// One migration as its source node runs it: what the phases (setup.ts,
+// tracking.ts, rounds.ts, handover.ts, postcopy.ts, rollback.ts; emigrate.ts
+// puts them in order) share. It holds the node's side of the process (the
+// context), the statistics being filled in, the page stream to the
+// destination, and two facts every phase needs: when the process was frozen
+// for the last time (the downtime starts there), and whether the destination
+// runs it yet (after the handover there is nothing to roll back).
+
+import type { MessageLink } from "../../net/link.js";
+import type { Image } from "../../image.js";
+import type { GuestProcess } from "../../process.js";
+import type { FrozenState } from "../../worker/messages.js";
+import type { Layout } from "../../memory/layout.js";
+import { guestPages, splitZero } from "../../memory/pages.js";
+import { MigrantError } from "../../errors.js";
+import type { Mailbox } from "../mailbox.js";
+import type { MigrationOptions, MigrationStats, Progress } from "../options.js";
+import type { ProcessDescription } from "../payloads.js";
+import { PageStream } from "./stream.js";
+
+/** A migration that did not happen; the process stays (or is put back) on the source. */
+export class MigrationFailed extends MigrantError {
+  constructor(
+    message: string,
+    readonly cancelled = false,
+  ) {
+    super(message);
+  }
+}
+
+/** What the source node gives a migration: the link, the process, and how to report. */
+export interface EmigrationContext {
+  mid: number;
+  link: MessageLink;
+  /** the messages of this migration from the destination (the node routes them here by mid) */
+  mailbox: Mailbox;
+  pid: string;
+  module: string;
+  image: Image;
+  /** what the destination needs to list the process (the strategy is added from the options) */
+  info: Omit<ProcessDescription, "strategy">;
+  from: string;
+  to: string;
+  options: MigrationOptions;
+  /** the process's worker now (it changes at a variant switch) */
+  getProcess(): GuestProcess;
+  /** a variant switch made `p` the process's worker */
+  setProcess(p: GuestProcess): void;
+  /** output lines so far (the destination numbers on from there) */
+  seq(): number;
+  /** the destination runs the process now: move it in the node's table */
+  onHandover(): void;
+  progress(p: Progress): void;
+  cancelled(): boolean;
+  /** test hook: corrupt the data of this batch (1-based) after its checksum */
+  corruptBatch?: number;
+}
+
+/** How long the source waits for any one answer of the destination. */
+export const STEP_MS = 30_000;
+
+export class Emigration {
+  readonly stats: MigrationStats;
+  readonly stream: PageStream;
+  readonly layout: Layout;
+  readonly startedAt = performance.now();
+  /** when the process was frozen for the handover (the downtime starts here) */
+  frozenAt = 0;
+  /** the destination runs the process: nothing to roll back any more */
+  handedOver = false;
+
+  constructor(readonly ctx: EmigrationContext) {
+    this.layout = ctx.image.layout;
+    this.stats = {
+      pid: ctx.pid,
+      from: ctx.from,
+      to: ctx.to,
+      strategy: ctx.options.strategy,
+      result: "completed",
+      error: null,
+      totalMs: 0,
+      setupMs: 0,
+      downtimeMs: 0,
+      switchPauseMs: 0,
+      rounds: 0,
+      pagesPerRound: [],
+      pagesSent: 0,
+      zeroPagesSkipped: 0,
+      bytesSent: 0,
+      mbps: 0,
+      dirtyRate: 0,
+      faults: 0,
+      faultP50Us: 0,
+      faultP99Us: 0,
+      faultTimesMs: [],
+    };
+    this.stream = new PageStream(this);
+  }
+
+  get link(): MessageLink {
+    return this.ctx.link;
+  }
+
+  get mailbox(): Mailbox {
+    return this.ctx.mailbox;
+  }
+
+  get process(): GuestProcess {
+    return this.ctx.getProcess();
+  }
+
+  /** Fails the migration if it was cancelled and it is not too late. */
+  checkCancelled(): void {
+    if (!this.handedOver && this.ctx.cancelled()) throw new MigrationFailed("cancelled", true);
+  }
+
+  /** Fails the migration with the destination's reason. */
+  refusedBy(reason: string, what = "aborted the migration"): never {
+    throw new MigrationFailed(`node ${this.ctx.to} ${what}: ${reason}`);
+  }
+
+  /** Freezes the process for the handover; the downtime starts now. */
+  async freeze(): Promise<FrozenState> {
+    const s = await this.process.freeze();
+    if (!s) throw new MigrationFailed("the process ended before it could move");
+    this.frozenAt = performance.now();
+    return s;
+  }
+
+  /** The tracked page just past the guest's memory. */
+  get guestEnd(): number {
+    return this.process.memory.buffer.byteLength / this.layout.pageSize;
+  }
+
+  /** The first tracked page of the guest's memory. */
+  get guestStart(): number {
+    return this.layout.base / this.layout.pageSize;
+  }
+
+  /** Every guest page, now. */
+  allGuestPages(): number[] {
+    return guestPages(this.process.memory, this.layout);
+  }
+
+  /** The guest pages that are not all zero, now (the others are counted as skipped). */
+  nonZeroPages(): number[] {
+    const { zero, data } = splitZero(new Uint8Array(this.process.memory.buffer), this.allGuestPages(), this.layout.pageSize);
+    this.stats.zeroPagesSkipped += zero.length;
+    return data;
+  }
+
+  /** The statistics, complete. */
+  finish(): MigrationStats {
+    this.stats.totalMs = performance.now() - this.startedAt;
+    this.stats.mbps = this.stream.rate();
+    return this.stats;
+  }
+}

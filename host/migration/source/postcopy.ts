@@ -1,0 +1,57 @@
+// Post-copy on the source, after the handover: the destination runs the
+// process and asks for every page it touches before the page arrived
+// (migFault). Faulted pages go first, each time round; between them the
+// background push (unless --no-push) sends the rest in small batches, keeping
+// little queued on the link (PUSH_QUEUE_BYTES) so that a fault's answer waits
+// behind little. It ends when the destination has every page (migDone, with
+// its fault figures). The source must stay up until then.
+
+import { PUSH_PAGES, PUSH_QUEUE_BYTES } from "../batch.js";
+import type { MessageOf } from "../../net/protocol.js";
+import { STEP_MS, type Emigration } from "./emigration.js";
+
+/** How long --no-push waits for the next fault: as long as the guest runs without touching a missing page. */
+const NO_PUSH_WAIT_MS = 24 * 3600 * 1000;
+
+export async function servePostCopy(m: Emigration, pages: number[]): Promise<void> {
+  const done = await serve(m, pages);
+  const { faults, faultP50Us, faultP99Us, faultTimesMs } = done.stats;
+  Object.assign(m.stats, { faults, faultP50Us, faultP99Us, faultTimesMs });
+}
+
+async function serve(m: Emigration, pages: number[]): Promise<MessageOf<"migDone">> {
+  const pending = new Set(pages);
+  let next = 0;
+  for (;;) {
+    const faulted = m.mailbox
+      .take("migFault")
+      .map((f) => f.page)
+      .filter((p) => pending.delete(p));
+    if (faulted.length) m.stream.ship(faulted);
+    if (pending.size === 0) break;
+    if (m.ctx.options.push) {
+      const chunk: number[] = [];
+      while (chunk.length < PUSH_PAGES && next < pages.length) {
+        const p = pages[next++];
+        if (pending.delete(p)) chunk.push(p);
+      }
+      if (chunk.length) {
+        m.stream.ship(chunk);
+        await m.link.drain(PUSH_QUEUE_BYTES);
+        m.ctx.progress({
+          phase: "post-copy push",
+          round: m.stats.rounds,
+          pagesLeft: pending.size,
+          bytesSent: m.stats.bytesSent,
+          mbps: m.stream.rate(),
+        });
+      }
+      await new Promise((r) => setImmediate(r)); // let fault requests overtake
+    } else {
+      const f = await m.mailbox.next(["migFault", "migDone"], NO_PUSH_WAIT_MS);
+      if (f.t === "migDone") return f;
+      m.mailbox.deliver(f);
+    }
+  }
+  return m.mailbox.next(["migDone"], STEP_MS);
+}

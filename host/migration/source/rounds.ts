@@ -1,0 +1,34 @@
+// Pre-copy rounds, while the guest runs in the tracking variant: round 1 sends
+// every non-zero page, each next round the pages dirtied during the previous
+// one. A round ends when the destination has installed its pages (sync), so
+// its bandwidth is the real one; then the stop rule (stop-rule.ts) decides
+// whether another round goes.
+
+import type { Emigration } from "./emigration.js";
+import { stopRule } from "./stop-rule.js";
+import { countDirty, takeDirty } from "./tracking.js";
+
+export async function preCopyRounds(m: Emigration): Promise<void> {
+  const { stats } = m;
+  let pages = m.nonZeroPages();
+  for (;;) {
+    stats.rounds++;
+    const start = performance.now();
+    const before = stats.bytesSent;
+    await m.stream.send(pages, `pre-copy round ${stats.rounds}`);
+    await m.stream.sync();
+    stats.pagesPerRound.push(pages.length);
+    const secs = Math.max(1e-3, (performance.now() - start) / 1000);
+    const dirtyLeft = countDirty(m);
+    stats.dirtyRate = Math.round(dirtyLeft / secs);
+    const figures = {
+      round: stats.rounds,
+      pagesSent: pages.length,
+      dirtyLeft,
+      bytesPerSecond: (stats.bytesSent - before) / secs,
+      pageSize: m.layout.pageSize,
+    };
+    if (stopRule(figures, m.ctx.options) !== "continue") return;
+    pages = takeDirty(m);
+  }
+}

@@ -1,0 +1,104 @@
+// The page stream from the source to the destination: pages copied out of the
+// guest's memory into checksummed batches (batch.ts) and sent on the node link.
+//
+// send() is the stream of the rounds and the stop-and-copy: batches of
+// BATCH_PAGES, each waiting until the socket has drained, paced to
+// --bandwidth, cancel-aware, with progress, yielding between batches so that
+// the destination's answers (a refusal) are heard. ship() is post-copy's:
+// a batch of zero pages as indices only and one with the others, queued at
+// once (post-copy bounds the queue itself). sync() waits until the
+// destination has installed everything sent so far.
+
+import { BATCH_PAGES, batchMessage, makeBatch, zeroBatch } from "../batch.js";
+import { splitZero } from "../../memory/pages.js";
+import { STEP_MS, type Emigration } from "./emigration.js";
+
+/** The longest pause between two checks for a cancel while pacing to --bandwidth. */
+const PACING_STEP_MS = 50;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const yieldToEvents = () => new Promise((r) => setImmediate(r));
+
+export class PageStream {
+  private batches = 0;
+  private started = 0;
+
+  constructor(private readonly m: Emigration) {}
+
+  /** Sends pages in checksummed batches, paced to --bandwidth, yielding between batches. */
+  async send(pages: number[], label: string): Promise<void> {
+    const { ctx, stats } = this.m;
+    const bytes = new Uint8Array(this.m.process.memory.buffer);
+    this.begin();
+    for (let i = 0; i < pages.length; i += BATCH_PAGES) {
+      this.m.checkCancelled();
+      const msg = batchMessage(ctx.mid, makeBatch(bytes, pages.slice(i, i + BATCH_PAGES), this.m.layout.pageSize));
+      if (++this.batches === ctx.corruptBatch) msg.data[0] ^= 0xff;
+      this.m.link.send(msg);
+      stats.pagesSent += msg.indices.length / 4;
+      stats.bytesSent += msg.data.length + msg.indices.length;
+      await this.m.link.drain();
+      await this.pace();
+      ctx.progress({
+        phase: label,
+        round: stats.rounds,
+        pagesLeft: pages.length - i - BATCH_PAGES,
+        bytesSent: stats.bytesSent,
+        mbps: this.rate(),
+      });
+      await yieldToEvents();
+      for (const r of this.m.mailbox.take("migRefuse")) this.m.refusedBy(r.reason);
+    }
+  }
+
+  /** Queues pages at once: zero pages as indices only, the others with their data. */
+  ship(pages: number[]): void {
+    const { ctx, stats } = this.m;
+    const bytes = new Uint8Array(this.m.process.memory.buffer);
+    const { zero, data } = splitZero(bytes, pages, this.m.layout.pageSize);
+    stats.zeroPagesSkipped += zero.length;
+    this.begin();
+    for (const b of [zero.length ? zeroBatch(zero) : null, data.length ? makeBatch(bytes, data, this.m.layout.pageSize) : null]) {
+      if (!b) continue;
+      const msg = batchMessage(ctx.mid, b);
+      this.m.link.send(msg);
+      stats.pagesSent += b.data.length ? b.indices.length : 0;
+      stats.bytesSent += msg.data.length + msg.indices.length;
+    }
+  }
+
+  /**
+   * Waits until the destination has installed every batch sent so far (the
+   * link keeps order). A round then ends when its pages are there, not when
+   * they are queued: the bandwidth the stop rule uses is the real one, and
+   * the stop-and-copy and handover never queue behind a backlog, which would
+   * put the backlog into the downtime.
+   */
+  async sync(): Promise<void> {
+    this.m.link.send({ t: "migSync", mid: this.m.ctx.mid });
+    const r = await this.m.mailbox.next(["migSynced", "migRefuse"], STEP_MS);
+    if (r.t === "migRefuse") this.m.refusedBy(r.reason);
+    this.m.checkCancelled();
+  }
+
+  /** Megabytes per second since the first page left. */
+  rate(): number {
+    return this.started ? this.m.stats.bytesSent / 1e6 / ((performance.now() - this.started) / 1000 || 1e-3) : 0;
+  }
+
+  private begin(): void {
+    if (!this.started) this.started = performance.now();
+  }
+
+  /** Waits until the bytes sent so far are within --bandwidth, in short steps so that a cancel is heard. */
+  private async pace(): Promise<void> {
+    const cap = this.m.ctx.options.bandwidthMBps;
+    if (!cap) return;
+    for (;;) {
+      const due = this.m.stats.bytesSent / (cap * 1000) - (performance.now() - this.started);
+      if (due <= 0) return;
+      await sleep(Math.min(due, PACING_STEP_MS));
+      this.m.checkCancelled();
+    }
+  }
+}

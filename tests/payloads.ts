@@ -1,0 +1,114 @@
+// fast-check arbitraries of the protocol's JSON payloads, each a value its
+// shape accepts, by "type.field" (net/messages.ts).
+
+import fc from "fast-check";
+import { ERROR_CODES } from "../host/errors.js";
+import { NODE_STATES, PROC_STATES } from "../host/cluster/views.js";
+import { STRATEGIES } from "../host/migration/options.js";
+
+const text = fc.string();
+/** keys of JSON objects used as maps (a key like "__proto__" is not one a node ever writes) */
+const key = fc.stringMatching(/^[a-z_0-9]{1,12}$/);
+const count = fc.nat();
+const amount = fc.double({ min: 0, max: 1e12, noNaN: true, noDefaultInfinity: true }).map((x) => Math.abs(x));
+const anyNumber = fc.double({ noNaN: true, noDefaultInfinity: true });
+const strategy = fc.constantFrom(...STRATEGIES);
+
+const procInfo = fc.record({
+  pid: text,
+  node: text,
+  module: text,
+  args: fc.array(text, { maxLength: 4 }),
+  state: fc.constantFrom(...PROC_STATES),
+  code: fc.option(fc.integer(), { nil: null }),
+  error: fc.option(text, { nil: null }),
+  memory: amount,
+  startedAt: anyNumber,
+  uptimeMs: amount,
+  migrations: count,
+});
+
+const nodeInfo = fc.record({
+  name: text,
+  url: text,
+  state: fc.constantFrom(...NODE_STATES),
+  load: count,
+  procs: count,
+  memory: amount,
+  maxMemory: amount,
+  silentMs: amount,
+  reason: fc.option(text, { nil: null }),
+});
+
+const stats = fc.record({
+  pid: text,
+  from: text,
+  to: text,
+  strategy,
+  result: fc.constantFrom("completed" as const, "cancelled" as const, "failed" as const),
+  error: fc.option(text, { nil: null }),
+  totalMs: amount,
+  setupMs: amount,
+  downtimeMs: amount,
+  switchPauseMs: amount,
+  rounds: count,
+  pagesPerRound: fc.array(count, { maxLength: 5 }),
+  pagesSent: count,
+  zeroPagesSkipped: count,
+  bytesSent: count,
+  mbps: amount,
+  dirtyRate: amount,
+  faults: count,
+  faultP50Us: amount,
+  faultP99Us: amount,
+  faultTimesMs: fc.array(anyNumber, { maxLength: 5 }),
+});
+
+const frozen = fc.record({
+  phase: fc.constantFrom("start" as const, "main" as const),
+  globals: fc.dictionary(key, fc.oneof(anyNumber, text), { maxKeys: 4 }),
+  asyncUsed: count,
+  sleepRemaining: fc.option(anyNumber, { nil: null }),
+});
+
+export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
+  "members.list": fc.array(fc.record({ name: text, url: text }), { maxLength: 4 }),
+  "heartbeat.state": fc.record({ url: text, memory: amount, maxMemory: amount, procs: fc.array(procInfo, { maxLength: 3 }) }),
+  "run.args": fc.array(text, { maxLength: 4 }),
+  "ps.list": fc.array(procInfo, { maxLength: 3 }),
+  "procsReply.list": fc.array(procInfo, { maxLength: 3 }),
+  "nodes.list": fc.array(nodeInfo, { maxLength: 3 }),
+  "error.code": fc.constantFrom(...ERROR_CODES),
+  "migrate.options": fc.record(
+    {
+      strategy,
+      maxDowntimeMs: amount,
+      maxRounds: fc.integer({ min: 1, max: 1000 }),
+      bandwidthMBps: fc.option(fc.double({ min: 0.001, max: 1e6, noNaN: true }), { nil: null }),
+      push: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  ),
+  "migProgress.progress": fc.record({ phase: text, round: count, pagesLeft: fc.integer(), bytesSent: count, mbps: amount }),
+  "migResult.stats": stats,
+  "migBegin.info": fc.record({
+    args: fc.array(text, { maxLength: 4 }),
+    module: text,
+    startedAt: anyNumber,
+    migrations: count,
+    uptimeMs: amount,
+    memoryPages: count,
+    strategy,
+  }),
+  "migHandover.state": fc.record({
+    frozen,
+    seq: count,
+    verify: fc.option(fc.dictionary(fc.nat().map(String), fc.nat(), { maxKeys: 8 }), { nil: null }),
+  }),
+  "migDone.stats": fc.record({
+    faults: count,
+    faultP50Us: amount,
+    faultP99Us: amount,
+    faultTimesMs: fc.array(anyNumber, { maxLength: 5 }),
+  }),
+};
