@@ -56,6 +56,7 @@ export class ClusterNode {
   readonly capacity: Capacity;
   readonly view: ClusterView;
   private readonly server: NodeServer;
+  private readonly requests: Requests;
   private readonly clients = new Set<Link>();
 
   constructor(private readonly o: NodeOptions) {
@@ -76,19 +77,22 @@ export class ClusterNode {
       this.router,
     );
     const modules = new ModuleCache(event);
-    const requests = new Requests(o.name, this.processes, modules, this.capacity, this.view, this.router);
+    this.requests = new Requests(o.name, this.processes, modules, this.capacity, this.view, this.router);
+    // the migration parts register their messages with the router; nothing else calls them
     new Emigrations(o.name, this.processes, this.peers, this.view, event, this.router);
     new Immigrations(o.name, this.processes, modules, this.capacity, event, this.router, this.peers);
-    const client = (link: Link) => {
-      this.clients.add(link);
-      link.on("close", () => {
-        this.clients.delete(link);
-        this.processes.unwatch(link);
-        requests.clientGone(link);
-      });
-      link.on("message", (m: Message) => this.router.route("client", link, m));
-    };
-    this.server = new NodeServer({ ...o, event }, (link) => (link.role === "node" ? void this.peers.welcome(link) : client(link)));
+    this.server = new NodeServer({ ...o, event }, (link) => (link.role === "node" ? void this.peers.welcome(link) : this.client(link)));
+  }
+
+  /** Takes an authenticated client link: its requests go to the router; what it watched or sent is forgotten when it goes. */
+  private client(link: Link): void {
+    this.clients.add(link);
+    link.on("close", () => {
+      this.clients.delete(link);
+      this.processes.unwatch(link);
+      this.requests.clientGone(link);
+    });
+    link.on("message", (m: Message) => this.router.route("client", link, m));
   }
 
   async start(): Promise<void> {
