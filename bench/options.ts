@@ -5,6 +5,7 @@ import { UsageError } from "../host/errors.js";
 import { STRATEGIES, type Strategy } from "../host/migration/options.js";
 import type { BenchOptions } from "./run.js";
 import { WORKLOAD_NAMES } from "./workloads.js";
+import { FORWARDING_MODES, type ForwardingMode } from "../host/cluster/forwarding/forwarding.js";
 
 export interface BenchFlags {
   quick?: boolean;
@@ -15,6 +16,9 @@ export interface BenchFlags {
   link?: string | boolean;
   delay: number;
   overhead: boolean;
+  messaging: boolean;
+  messagingOnly?: boolean;
+  forwarding?: string;
   out: string;
 }
 
@@ -46,7 +50,10 @@ export function benchFromFlags(f: BenchFlags): BenchOptions {
     sizes,
     reps: f.reps ?? (f.quick ? 1 : 3),
     quick: !!f.quick,
-    overhead: f.overhead,
+    overhead: f.overhead && !f.messagingOnly,
+    messaging: f.messaging,
+    messagingOnly: !!f.messagingOnly,
+    forwarding: list(f.forwarding, FORWARDING_MODES, "--forwarding") as ForwardingMode[],
     link: f.link === true ? "1gbit" : f.link || null,
     delayMs: f.delay,
     out: f.out,

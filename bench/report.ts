@@ -2,14 +2,12 @@
 // terminal (and pasted in the README as markdown), the downtime chart, and a
 // self-contained HTML report (inline SVG, no script) with every chart.
 
-import { table } from "./stats.js";
+import { escapeHtml, f0, f2, table } from "./stats.js";
 import { barChart, lineChart, type Series } from "./charts.js";
 import { judgeTargets, linkMBps, type BenchResult } from "./result.js";
 import type { SuiteRow } from "./suite.js";
 import type { Floor } from "./floor.js";
-
-const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "-");
-const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : "-");
+import { MESSAGING_HEADER, messagingCells, messagingSection } from "./messaging-report.js";
 
 export const HEADER = [
   "workload",
@@ -58,12 +56,13 @@ export function floorLine(f: Floor): string {
 export function textReport(r: BenchResult): string {
   const parts: string[] = [];
   parts.push(`Floor of this machine: ${floorLine(r.floor)}`);
-  parts.push(
-    table(
-      HEADER,
-      r.rows.map((x) => rowCells(x, r)),
-    ),
-  );
+  if (r.rows.length)
+    parts.push(
+      table(
+        HEADER,
+        r.rows.map((x) => rowCells(x, r)),
+      ),
+    );
   if (r.overhead) {
     parts.push("Instrumentation overhead (run time / uninstrumented build, median)");
     const x = (n: number) => `x${n.toFixed(2)}`;
@@ -77,6 +76,7 @@ export function textReport(r: BenchResult): string {
       ),
     );
   }
+  if (r.messaging) parts.push("Messages between processes: the forwarding mechanisms\n" + table(MESSAGING_HEADER, messagingCells(r)));
   parts.push(
     "Targets\n" +
       judgeTargets(r)
@@ -153,17 +153,11 @@ function progressChart(r: BenchResult, size: number, workload: string): string {
   });
 }
 
-const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+const escape = escapeHtml;
 
-export function htmlReport(r: BenchResult): string {
-  const sizes = sizesOf(r);
-  const main = sizes.includes(64) ? 64 : sizes[0];
+/** The downtime suite's sections of the HTML report. */
+function suiteSections(r: BenchResult, sizes: number[], main: number): string[] {
   const sections: string[] = [];
-  const targets = judgeTargets(r);
-  sections.push(
-    `<h2>Targets</h2><ul>${targets.map((t) => `<li class="${t.met === null ? "na" : t.met ? "met" : "not"}"><b>${t.met === null ? "n/a" : t.met ? "met" : "not met"}</b> — ${escape(t.target)}: ${escape(t.detail)}</li>`).join("")}</ul>`,
-  );
-  sections.push(`<h2>Floor of this machine</h2><p>${escape(floorLine(r.floor))}</p>`);
   sections.push(`<h2>Downtime</h2>${sizes.map((s) => downtimeChart(r, s)).join("")}`);
   const headerRow = `<tr>${HEADER.map((h) => `<th>${escape(h)}</th>`).join("")}</tr>`;
   sections.push(`<h2>Every figure</h2><table>${headerRow}${r.rows
@@ -185,6 +179,19 @@ export function htmlReport(r: BenchResult): string {
       .map((w) => progressChart(r, main, w))
       .join("")}</div>`,
   );
+  return sections;
+}
+
+export function htmlReport(r: BenchResult): string {
+  const sizes = sizesOf(r);
+  const main = sizes.includes(64) ? 64 : sizes[0];
+  const sections: string[] = [];
+  const targets = judgeTargets(r);
+  sections.push(
+    `<h2>Targets</h2><ul>${targets.map((t) => `<li class="${t.met === null ? "na" : t.met ? "met" : "not"}"><b>${t.met === null ? "n/a" : t.met ? "met" : "not met"}</b> — ${escape(t.target)}: ${escape(t.detail)}</li>`).join("")}</ul>`,
+  );
+  sections.push(`<h2>Floor of this machine</h2><p>${escape(floorLine(r.floor))}</p>`);
+  if (r.rows.length) sections.push(...suiteSections(r, sizes, main));
   if (r.overhead) {
     const o = r.overhead;
     sections.push(
@@ -200,6 +207,7 @@ export function htmlReport(r: BenchResult): string {
       }),
     );
   }
+  if (r.messaging) sections.push(messagingSection(r));
   if (r.suite.skipped.length)
     sections.push(
       `<h2>Not measured</h2><ul>${r.suite.skipped.map((s) => `<li>${escape(`${s.workload} ${s.sizeMiB} MiB: ${s.reason}`)}</li>`).join("")}</ul>`,
@@ -213,7 +221,7 @@ export function htmlReport(r: BenchResult): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>migrant benchmark ${escape(r.when)}</title>
 <style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f4f4f4}.met b{color:#080}.not b{color:#c00}.na b{color:#888}.grid{display:flex;flex-wrap:wrap;gap:8px}svg{margin:6px 0}</style></head>
 <body><h1>migrant: live migration benchmark</h1>
-<p>${escape(r.when)} · ${r.machine.cpus} × ${escape(r.machine.cpu ?? "cpu")} · Node ${escape(r.machine.node)} · ${escape(link)} · workloads ${escape(r.options.workloads.join(", "))} · sizes ${r.options.sizes.join(", ")} MiB · ${r.options.reps} runs each${r.options.quick ? " (quick mode)" : ""}</p>
+<p>${escape(r.when)} · ${r.machine.cpus} × ${escape(r.machine.cpu ?? "cpu")} · Node ${escape(r.machine.node)} · ${escape(link)} · ${r.rows.length ? `workloads ${escape(r.options.workloads.join(", "))} · sizes ${r.options.sizes.join(", ")} MiB · ${r.options.reps} runs each` : "no downtime suite in this run"}${r.options.quick ? " (quick mode)" : ""}</p>
 ${sections.join("\n")}
 </body></html>
 `;

@@ -5,6 +5,7 @@ import type { Floor } from "./floor.js";
 import type { OverheadRow } from "./overhead.js";
 import type { SuiteResult, SuiteRow } from "./suite.js";
 import type { Variant } from "../host/instrument/variants.js";
+import type { MessagingResult } from "./messaging.js";
 
 export interface BenchResult {
   when: string;
@@ -16,6 +17,8 @@ export interface BenchResult {
   overhead: { rows: OverheadRow[]; geomean: Record<Variant, number> } | null;
   suite: SuiteResult;
   rows: SuiteRow[];
+  /** the four forwarding mechanisms side by side, or null when not measured */
+  messaging: MessagingResult | null;
 }
 
 export interface Target {

@@ -16,7 +16,10 @@ import { measureFreezeLatency, type LatencyRow } from "./freeze-latency.js";
 import { measureFloor } from "./floor.js";
 import { setupLink, type NetLink } from "./link.js";
 import { runSuite, summarize } from "./suite.js";
+import { runMessaging } from "./messaging.js";
+import type { ForwardingMode } from "../host/cluster/forwarding/forwarding.js";
 import { downtimeChart, htmlReport, markdownTable, textReport, floorLine } from "./report.js";
+import { messagingTable } from "./messaging-report.js";
 import type { BenchResult } from "./result.js";
 import { table } from "./stats.js";
 
@@ -27,6 +30,11 @@ export interface BenchOptions {
   reps: number;
   quick: boolean;
   overhead: boolean;
+  /** the messaging benchmark (forwarding mechanisms); messagingOnly: nothing else but the floor */
+  messaging: boolean;
+  messagingOnly: boolean;
+  /** the mechanisms the messaging benchmark compares */
+  forwarding: ForwardingMode[];
   /** tbf rate for --link (e.g. "1gbit"), or null for loopback */
   link: string | null;
   delayMs: number;
@@ -59,12 +67,16 @@ async function measure(o: BenchOptions, link: NetLink | null, secretFile: string
     latency = await measureFreezeLatency(o.workloads, o.quick ? 5 : 15, log);
   }
   const settleMs = o.quick ? 600 : 1000;
-  const suite = await runSuite(
-    { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, settleMs, link, log },
-    secretFile,
-    readSecret(secretFile ?? undefined),
-  );
-  return { floor, overhead, latency, suite };
+  const suite = o.messagingOnly
+    ? { runs: [], skipped: [], bucketMs: 100, settleMs }
+    : await runSuite(
+        { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, settleMs, link, log },
+        secretFile,
+        readSecret(secretFile ?? undefined),
+      );
+  // on loopback: the mechanisms' differences are in hops and control messages, not in a link's rate
+  const messaging = o.messaging || o.messagingOnly ? await runMessaging({ quick: o.quick, log, modes: o.forwarding }) : null;
+  return { floor, overhead, latency, suite, messaging };
 }
 
 /** Prints the report and writes the JSON, the HTML and the README's chart and table. */
@@ -90,6 +102,11 @@ function report(o: BenchOptions, result: BenchResult, latency: LatencyRow[]): vo
     writeFileSync(written[2], downtimeChart(result, sizes.includes(64) ? 64 : sizes[0]));
     writeFileSync(written[3], markdownTable(result) + "\n");
   }
+  if (result.messaging) {
+    const md = join(o.out, "latest-messaging.md");
+    writeFileSync(md, messagingTable(result) + "\n");
+    written.push(md);
+  }
   console.log(`\nwritten: ${written.join(", ")}`);
 }
 
@@ -112,7 +129,7 @@ export async function runBench(
       secretFile = join(secretDir, "secret");
       writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
     }
-    const { floor, overhead, latency, suite } = await measure(o, link, secretFile, log);
+    const { floor, overhead, latency, suite, messaging } = await measure(o, link, secretFile, log);
     const result: BenchResult = {
       when: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
@@ -122,6 +139,7 @@ export async function runBench(
       overhead,
       suite,
       rows: summarize(suite.runs),
+      messaging,
     };
     report(o, result, latency);
     return result;

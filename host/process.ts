@@ -6,15 +6,16 @@
 // guest wakes up); the worker reports "frozen" once the guest has unwound.
 // Only then is the memory quiescent and can be copied.
 
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { Image } from "./image.js";
 import { AsyncifyOverflowError, ProcessStateError } from "./errors.js";
 import { CTRL, CTRL_INTERRUPT, CTRL_WAKE, type Layout } from "./memory/layout.js";
 import { capturePages, installPages, memoryPages, newMemory } from "./memory/pages.js";
 import { PRIMARY, type Variant } from "./instrument/variants.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
-import type { FromWorker, FrozenState, ToWorker, WorkerInit } from "./worker/messages.js";
+import type { FromWorker, FrozenState, ToInbox, ToWorker, WorkerInit } from "./worker/messages.js";
 import { WORKER_SCRIPT } from "./paths.js";
+import { ProcessMail, type MailState } from "./messaging/process-mail.js";
 
 export interface ProcessOptions {
   pid: string;
@@ -26,7 +27,12 @@ export interface ProcessOptions {
   onOutput?: (line: string) => void;
   /** post-copy: the guest waits for `page`; answer with installPage */
   onFault?: (page: number, process: GuestProcess) => void;
+  /** the guest sends, took a message, or asks (register, whereis); answer with toInbox */
+  onMail?: (m: MailRequest, process: GuestProcess) => void;
 }
+
+/** What a guest asks of its node's messaging. */
+export type MailRequest = Extract<FromWorker, { t: "send" | "took" | "call" }>;
 
 export interface RestoreOptions extends ProcessOptions {
   /** post-copy: tracked pages left out of the memory, fetched on fault */
@@ -56,6 +62,7 @@ export class GuestProcess {
   private waiter: { resolve(s: FrozenState | null): void; reject(e: Error): void } | null = null;
   private readonly ctrl: Int32Array;
   private readonly worker: Worker;
+  private readonly inbox: MessagePort;
   private finish!: (s: ExitStatus) => void;
   private isReady!: () => void;
   private wasResumed!: (at: number) => void;
@@ -69,14 +76,26 @@ export class GuestProcess {
     readonly variant: Variant | null,
     restore: "later" | "fresh" | null,
   ) {
-    const init: WorkerInit = { module, memory, layout, variant, pid: opts.pid, node: opts.node, args: opts.args, restore };
+    const channel = new MessageChannel();
+    this.inbox = channel.port1;
+    const init: WorkerInit = {
+      module,
+      memory,
+      layout,
+      variant,
+      pid: opts.pid,
+      node: opts.node,
+      args: opts.args,
+      restore,
+      inbox: channel.port2,
+    };
     this.pid = opts.pid;
     this.ctrl = new Int32Array(memory.buffer, CTRL, 16);
     if (restore) this.state = "prepared";
     this.exited = new Promise((r) => (this.finish = r));
     this.ready = new Promise((r) => (this.isReady = r));
     this.resumed = new Promise((r) => (this.wasResumed = r));
-    this.worker = new Worker(WORKER_SCRIPT, { workerData: init });
+    this.worker = new Worker(WORKER_SCRIPT, { workerData: init, transferList: [channel.port2] });
     this.worker.on("message", (m: FromWorker) => this.onMessage(m));
     this.worker.on("error", (e) => this.end({ outcome: "trapped", code: 1, error: `worker failed: ${e.message}` }));
     this.worker.on("exit", () => this.end({ outcome: "trapped", code: 1, error: "the worker ended unexpectedly" }));
@@ -221,8 +240,8 @@ export class GuestProcess {
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
-  /** The snapshot of a frozen process. */
-  capture(pendingOutput: string[] = []): Snapshot {
+  /** The snapshot of a frozen process, with its mailbox as its node keeps it (none: empty). */
+  capture(pendingOutput: string[] = [], mail: MailState = new ProcessMail().state()): Snapshot {
     if (this.state !== "frozen" || !this.frozen || !this.image) {
       throw new ProcessStateError(`process ${this.pid} is not frozen`);
     }
@@ -237,6 +256,7 @@ export class GuestProcess {
       memoryPages: memoryPages(this.memory),
       asyncify: new Uint8Array(this.memory.buffer, L.asyncStart, this.frozen.asyncUsed).slice(),
       pages: capturePages(this.memory, L),
+      mail,
     };
   }
 
@@ -277,6 +297,13 @@ export class GuestProcess {
     Atomics.notify(this.ctrl, CTRL_WAKE);
   }
 
+  /** Puts a message, a send's outcome or an answer into the guest's inbox, and wakes it if it waits. */
+  toInbox(m: ToInbox): void {
+    if (this.state === "ended") return;
+    this.inbox.postMessage(m);
+    this.wake();
+  }
+
   private post(m: ToWorker): void {
     this.worker.postMessage(m);
   }
@@ -309,6 +336,11 @@ export class GuestProcess {
         if (this.opts.onFault) this.opts.onFault(m.page, this);
         else void this.kill().then(() => undefined);
         return;
+      case "send":
+      case "took":
+      case "call":
+        this.opts.onMail?.(m, this);
+        return;
       case "exit":
         this.runMs = m.runMs;
         this.end({ outcome: m.error ? "trapped" : "exited", code: m.code, error: m.error });
@@ -322,6 +354,7 @@ export class GuestProcess {
     this.waiter?.resolve(null);
     this.waiter = null;
     this.finish(s);
+    this.inbox.close();
     void this.worker.terminate();
   }
 }

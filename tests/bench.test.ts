@@ -73,7 +73,23 @@ describe("migrant bench", () => {
   it("migrates a real workload between two real nodes and writes the figures and the report", async () => {
     const out = mkdtempSync(join(tmpdir(), "migrant-bench-test-"));
     const r = await migrant(
-      ["bench", "--workloads", "idle", "--strategies", "freeze,postcopy", "--sizes", "2", "--reps", "1", "--no-overhead", "--out", out],
+      [
+        "bench",
+        "--quick",
+        "--workloads",
+        "idle",
+        "--strategies",
+        "freeze,postcopy",
+        "--sizes",
+        "2",
+        "--reps",
+        "1",
+        "--no-overhead",
+        "--forwarding",
+        "traversal",
+        "--out",
+        out,
+      ],
       {},
       120_000,
     );
@@ -96,6 +112,17 @@ describe("migrant bench", () => {
     expect(html).toContain("Targets");
     expect(readFileSync(join(out, "latest.md"), "utf8")).toMatch(/\| idle \| 2 \| postcopy \| 1 \|/);
     expect(r.stdout).toMatch(/idle\s+2\s+freeze\s+1/);
+    // the messaging benchmark, for the one mechanism asked
+    const m = result.messaging!.rows;
+    expect(m.map((x) => x.mode)).toEqual(["traversal"]);
+    expect(m[0].samples).toBe(10);
+    expect(m[0].afterMoveHops).toBe(1); // the old node passes each first message on: one extra hop
+    expect(m[0].steadyHops).toBe(0); // then the chain is shortened: straight there
+    expect(m[0].ringMsgsPerSec).toBeGreaterThan(0);
+    expect(m[0].ringMigrations).toBeGreaterThan(0);
+    expect(html).toContain("the four forwarding mechanisms");
+    expect(readFileSync(join(out, "latest-messaging.md"), "utf8")).toMatch(/^\| forwarding \|[^\n]*\n\| --- [^\n]*\n\| traversal \|/);
+    expect(r.stdout).toMatch(/Messages between processes/);
   }, 180_000);
 
   it("--link runs the nodes over a rate-capped veth between two namespaces, or says why not and runs on loopback", async () => {
@@ -114,6 +141,7 @@ describe("migrant bench", () => {
         "--reps",
         "1",
         "--no-overhead",
+        "--no-messaging",
         "--out",
         out,
       ],
@@ -124,6 +152,7 @@ describe("migrant bench", () => {
     const json = readdirSync(out).find((f) => f.endsWith(".json"))!;
     const result = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchResult;
     expect(result.suite.runs.map((x) => x.stats.result)).toEqual(["completed"]);
+    expect(result.messaging).toBeNull();
     if (result.link && "rate" in result.link) {
       expect(r.stderr).toMatch(
         /nodes: A at ws:\/\/10\.77\.0\.1:\d+, B at ws:\/\/10\.77\.0\.2:\d+ \(namespaces migrant-a\/migrant-b, tbf 1gbit\)/,

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ClusterView, QUERY_MS } from "../host/cluster/cluster-view.js";
 import { ProcessTable } from "../host/cluster/processes.js";
-import type { ProcInfo } from "../host/cluster/views.js";
+import { NO_MAIL_COUNTERS, type ProcInfo } from "../host/cluster/views.js";
 import { FakeLink, nodeA } from "./fake-link.js";
 
 const proc = (pid: string, node: string, migrations = 0): ProcInfo => ({
@@ -21,6 +21,8 @@ const proc = (pid: string, node: string, migrations = 0): ProcInfo => ({
   startedAt: 0,
   uptimeMs: 0,
   migrations,
+  name: null,
+  mailbox: 0,
 });
 
 function node() {
@@ -30,7 +32,12 @@ function node() {
     () => undefined,
     () => undefined,
   );
-  const view = new ClusterView({ name: "A", url: () => "ws://a", maxMemory: 0, departedMs: 60_000 }, table, peers, router);
+  const view = new ClusterView(
+    { name: "A", url: () => "ws://a", maxMemory: 0, departedMs: 60_000, mail: () => ({ ...NO_MAIL_COUNTERS }) },
+    table,
+    peers,
+    router,
+  );
   const member = (name: string) => {
     const link = new FakeLink(name);
     peers.adopt(link, `ws://${name}`);
@@ -43,7 +50,11 @@ describe("cluster view", () => {
   it("lists what each member answers now, not what its last heartbeat said", async () => {
     const { view, member } = node();
     const b = member("B");
-    b.deliver({ t: "heartbeat", name: "B", state: { url: "ws://b", memory: 0, maxMemory: 0, procs: [proc("B.1", "B")] } });
+    b.deliver({
+      t: "heartbeat",
+      name: "B",
+      state: { url: "ws://b", memory: 0, maxMemory: 0, procs: [proc("B.1", "B")], mail: NO_MAIL_COUNTERS },
+    });
     const listing = view.processes();
     const { qid } = b.sentOf("procsQuery")[0];
     b.deliver({ t: "procsReply", qid, list: [proc("B.1", "B"), proc("B.2", "B")] });
@@ -54,7 +65,11 @@ describe("cluster view", () => {
     const { view, member } = node();
     const b = member("B");
     const c = member("C");
-    c.deliver({ t: "heartbeat", name: "C", state: { url: "ws://c", memory: 0, maxMemory: 0, procs: [proc("C.1", "C")] } });
+    c.deliver({
+      t: "heartbeat",
+      name: "C",
+      state: { url: "ws://c", memory: 0, maxMemory: 0, procs: [proc("C.1", "C")], mail: NO_MAIL_COUNTERS },
+    });
     const t0 = performance.now();
     const listing = view.processes();
     b.deliver({ t: "procsReply", qid: b.sentOf("procsQuery")[0].qid, list: [proc("B.1", "B")] });

@@ -6,6 +6,7 @@ import type { MessageLink } from "../host/net/link.js";
 import type { Message } from "../host/net/protocol.js";
 import { Peers } from "../host/cluster/peers.js";
 import { Router } from "../host/cluster/router.js";
+import { NO_MAIL_COUNTERS } from "../host/cluster/views.js";
 
 export class FakeLink extends EventEmitter implements MessageLink {
   readonly sent: Message[] = [];
@@ -42,7 +43,7 @@ export class FakeLink extends EventEmitter implements MessageLink {
 export function nodeA(): { router: Router; peers: Peers; events: string[] } {
   const events: string[] = [];
   const router = new Router((l) => events.push(l));
-  const state = () => ({ url: "ws://a", memory: 0, maxMemory: 0, procs: [] });
+  const state = () => ({ url: "ws://a", memory: 0, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS });
   const o = {
     name: "A",
     secret: Buffer.alloc(0),
@@ -51,6 +52,9 @@ export function nodeA(): { router: Router; peers: Peers; events: string[] } {
     url: () => "ws://a",
     state,
     event: (l: string) => events.push(l),
+    forwarding: "traversal",
+    highestPid: () => 0,
+    pidsUpTo: () => undefined,
   };
   return { router, peers: new Peers(o, router), events };
 }

@@ -7,6 +7,7 @@ import type { Image } from "../host/image.js";
 import { GuestProcess } from "../host/process.js";
 import { EXAMPLE_GUESTS, FLOATS, guestImage, runToEnd, runWithFreezes, type Guest, type Run } from "./guests.js";
 import { random } from "./seed.js";
+import { LocalMail } from "../host/messaging/local-mail.js";
 
 const TRIALS = 20;
 const AT_ONCE = 4;
@@ -51,12 +52,16 @@ describe.each(EXAMPLE_GUESTS)("$name", (g: Guest) => {
   it("restored with every page absent, fetches them on fault and ends the same", async () => {
     const lines: string[] = [];
     const onOutput = (l: string) => lines.push(l);
-    const p = GuestProcess.start(image, { pid: "A.1", node: "A", args: g.args, onOutput });
+    const post = new LocalMail("A.1");
+    const p = GuestProcess.start(image, { pid: "A.1", node: "A", args: g.args, onOutput, onMail: post.onMail });
+    post.attach(p);
     await new Promise((r) => setTimeout(r, runtimeMs / 3));
     const state = await p.freeze();
     if (!state) return expect(lines).toEqual(reference.lines); // ended first: nothing to fetch
-    const snap = p.capture();
+    post.mail.reconcile(state.mail);
+    const snap = p.capture([], post.mail.state());
     await p.release();
+    const after = new LocalMail("A.1", snap.mail);
     const where = new Map<number, number>();
     snap.pages.indices.forEach((page, i) => where.set(page, i));
     const faults: number[] = [];
@@ -68,12 +73,14 @@ describe.each(EXAMPLE_GUESTS)("$name", (g: Guest) => {
       variant: "postcopy",
       absentPages: snap.pages.indices,
       onOutput,
+      onMail: after.onMail,
       onFault: (page, proc) => {
         faults.push(page);
         const i = where.get(page);
         proc.installPage(page, i === undefined ? new Uint8Array(size) : snap.pages.data.subarray(i * size, (i + 1) * size));
       },
     });
+    after.attach(q);
     const status = await q.exited;
     expect(lines).toEqual(reference.lines);
     expect(status).toEqual(reference.status);

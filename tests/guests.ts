@@ -10,6 +10,7 @@ import { decodeSnapshot, encodeSnapshot } from "../host/snapshot/codec.js";
 import type { Variant } from "../host/instrument/variants.js";
 import type { Snapshot } from "../host/snapshot/snapshot.js";
 import { EXAMPLES, ROOT } from "../host/paths.js";
+import { LocalMail } from "../host/messaging/local-mail.js";
 
 export interface Guest {
   name: string;
@@ -35,6 +36,8 @@ export const EXAMPLE_GUESTS: Guest[] = [
   example("float", ["500"]),
   example("bytes", ["8", "300"]),
   example("grow", ["120"]),
+  // a ring of one: every token a message to itself (register, whereis, send and recv, frozen in any of them)
+  example("token-ring", ["0", "1", "400", "100"]),
 ];
 const workload = (name: string, args: string[]): Guest => ({ name, file: join(ROOT, "assembly", "workloads", `${name}.ts`), args });
 
@@ -52,8 +55,23 @@ export const MEMOPS = testGuest("memops");
 export const TRAPS = testGuest("traps");
 export const FLOATS = testGuest("floats");
 export const DEEP = testGuest("deep");
+export const SELFMAIL = testGuest("selfmail");
+export const RELAY = testGuest("relay");
 export const DEEP_TINY_BUFFER = { ...testGuest("deep", { asyncifyStack: 1024, maxMemory: 16 * 1024 * 1024 }), name: "deep-tiny" };
-export const ALL_GUESTS = [...EXAMPLE_GUESTS, ...WORKLOADS, MEMOPS, TRAPS, FLOATS, DEEP, DEEP_TINY_BUFFER];
+/** The examples that need partners (run on a cluster by the messaging tests). */
+export const TALKING_GUESTS: Guest[] = [example("ping-pong", []), example("kv", []), example("stream", [])];
+export const ALL_GUESTS = [
+  ...EXAMPLE_GUESTS,
+  ...TALKING_GUESTS,
+  ...WORKLOADS,
+  MEMOPS,
+  TRAPS,
+  FLOATS,
+  DEEP,
+  DEEP_TINY_BUFFER,
+  SELFMAIL,
+  RELAY,
+];
 
 export async function guestBytes(g: Guest): Promise<Uint8Array> {
   return buildCached(g.file, g.options ?? {}, () => undefined);
@@ -72,10 +90,12 @@ export interface Run {
   snapshots: Snapshot[];
 }
 
-/** Runs to the end, untouched. */
+/** Runs to the end, untouched (its messages to itself in a local mailbox). */
 export async function runToEnd(image: Image, args: string[], variant: Variant = "plain"): Promise<Run> {
   const lines: string[] = [];
-  const p = GuestProcess.start(image, { pid: "A.1", node: "A", args, variant, onOutput: (l) => lines.push(l) });
+  const post = new LocalMail("A.1");
+  const p = GuestProcess.start(image, { pid: "A.1", node: "A", args, variant, onOutput: (l) => lines.push(l), onMail: post.onMail });
+  post.attach(p);
   return { lines, status: await p.exited, freezes: 0, snapshots: [] };
 }
 
@@ -100,7 +120,9 @@ export async function runWithFreezes(
     lines.push(l);
     lineSeen?.();
   };
-  let p = GuestProcess.start(image, { pid: "A.1", node: "A", args, onOutput });
+  let post = new LocalMail("A.1");
+  let p = GuestProcess.start(image, { pid: "A.1", node: "A", args, onOutput, onMail: post.onMail });
+  post.attach(p);
   const snapshots: Snapshot[] = [];
   for (const [i, delay] of delays.entries()) {
     if (fromLine) await Promise.race([new Promise<void>((r) => (lineSeen = r)), p.exited]);
@@ -108,9 +130,12 @@ export async function runWithFreezes(
     await sleep(delay);
     const state = await p.freeze();
     if (!state) break;
-    const snap: Snapshot = decodeSnapshot(encodeSnapshot(p.capture()));
+    post.mail.reconcile(state.mail);
+    const snap: Snapshot = decodeSnapshot(encodeSnapshot(p.capture([], post.mail.state())));
     await p.release();
-    p = GuestProcess.restore(image, snap, { pid: "A.1", node: "A", args, variant: variants[i] ?? "plain", onOutput });
+    post = new LocalMail("A.1", snap.mail);
+    p = GuestProcess.restore(image, snap, { pid: "A.1", node: "A", args, variant: variants[i] ?? "plain", onOutput, onMail: post.onMail });
+    post.attach(p);
     snapshots.push(snap);
   }
   return { lines, status: await p.exited, freezes: snapshots.length, snapshots };

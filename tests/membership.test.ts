@@ -6,7 +6,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { Membership, type Member } from "../host/cluster/membership.js";
 import { SILENT_BEATS } from "../host/cluster/peers.js";
-import type { HeartbeatState, ProcInfo } from "../host/cluster/views.js";
+import { NO_MAIL_COUNTERS, type HeartbeatState, type ProcInfo } from "../host/cluster/views.js";
 import { FakeLink, nodeA } from "./fake-link.js";
 
 const proc = (pid: string, state: ProcInfo["state"] = "running"): ProcInfo => ({
@@ -21,8 +21,10 @@ const proc = (pid: string, state: ProcInfo["state"] = "running"): ProcInfo => ({
   startedAt: 0,
   uptimeMs: 0,
   migrations: 0,
+  name: null,
+  mailbox: 0,
 });
-const beat = (procs: ProcInfo[]): HeartbeatState => ({ url: "ws://b", memory: 0, maxMemory: 0, procs });
+const beat = (procs: ProcInfo[]): HeartbeatState => ({ url: "ws://b", memory: 0, maxMemory: 0, procs, mail: NO_MAIL_COUNTERS });
 
 function table() {
   let now = 0;

@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import { ERROR_CODES } from "../host/errors.js";
 import { NODE_STATES, PROC_STATES } from "../host/cluster/views.js";
+import { CLAIM_ANSWERS, LOCATIONS, MAIL_OUTCOMES } from "../host/cluster/messaging/outcomes.js";
 import { STRATEGIES } from "../host/migration/options.js";
 
 const text = fc.string();
@@ -26,6 +27,21 @@ const procInfo = fc.record({
   startedAt: anyNumber,
   uptimeMs: amount,
   migrations: count,
+  name: fc.option(text, { nil: null }),
+  mailbox: count,
+});
+
+const mailCounters = fc.record({
+  sent: count,
+  delivered: count,
+  forwarded: count,
+  returned: count,
+  resent: count,
+  hops: count,
+  maxHops: count,
+  control: count,
+  departures: count,
+  undeliverable: count,
 });
 
 const nodeInfo = fc.record({
@@ -38,6 +54,7 @@ const nodeInfo = fc.record({
   maxMemory: amount,
   silentMs: amount,
   reason: fc.option(text, { nil: null }),
+  mail: fc.option(mailCounters, { nil: null }),
 });
 
 const stats = fc.record({
@@ -68,12 +85,30 @@ const frozen = fc.record({
   phase: fc.constantFrom("start" as const, "main" as const),
   globals: fc.dictionary(key, fc.oneof(anyNumber, text), { maxKeys: 4 }),
   asyncUsed: count,
-  sleepRemaining: fc.option(anyNumber, { nil: null }),
+  sleepRemaining: fc.option(fc.double({ min: -1, max: 1e9, noNaN: true }), { nil: null }),
+  mail: fc.record({ received: count, sent: count, sender: text }),
+});
+
+const mailState = fc.record({
+  next: count,
+  inbox: fc.array(fc.record({ i: count, from: text, data: fc.base64String() }), { maxLength: 3 }),
+  seen: fc.dictionary(key, count, { maxKeys: 4 }),
+  pending: fc.option(fc.record({ n: count, to: text, data: fc.base64String(), result: fc.option(fc.boolean(), { nil: null }) }), {
+    nil: null,
+  }),
+  holders: fc.array(text, { maxLength: 3 }),
+  name: fc.option(text, { nil: null }),
 });
 
 export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
   "members.list": fc.array(fc.record({ name: text, url: text }), { maxLength: 4 }),
-  "heartbeat.state": fc.record({ url: text, memory: amount, maxMemory: amount, procs: fc.array(procInfo, { maxLength: 3 }) }),
+  "heartbeat.state": fc.record({
+    url: text,
+    memory: amount,
+    maxMemory: amount,
+    procs: fc.array(procInfo, { maxLength: 3 }),
+    mail: mailCounters,
+  }),
   "run.args": fc.array(text, { maxLength: 4 }),
   "ps.list": fc.array(procInfo, { maxLength: 3 }),
   "procsReply.list": fc.array(procInfo, { maxLength: 3 }),
@@ -99,11 +134,13 @@ export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
     uptimeMs: amount,
     memoryPages: count,
     strategy,
+    name: fc.option(text, { nil: null }),
   }),
   "migHandover.state": fc.record({
     frozen,
     seq: count,
     verify: fc.option(fc.dictionary(fc.nat().map(String), fc.nat(), { maxKeys: 8 }), { nil: null }),
+    mail: mailState,
   }),
   "migDone.stats": fc.record({
     faults: count,
@@ -111,4 +148,8 @@ export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
     faultP99Us: amount,
     faultTimesMs: fc.array(anyNumber, { maxLength: 5 }),
   }),
+  "mail.path": fc.array(text, { maxLength: 4 }),
+  "mailAck.outcome": fc.constantFrom(...MAIL_OUTCOMES),
+  "located.where": fc.constantFrom(...LOCATIONS),
+  "nameAnswer.answer": fc.constantFrom(...CLAIM_ANSWERS),
 };

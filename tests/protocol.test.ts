@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { decode, encode, MESSAGES, MESSAGE_TYPES, ProtocolError, type Message } from "../host/net/protocol.js";
 import type { Field } from "../host/net/fields.js";
 import { PAYLOADS } from "./payloads.js";
+import { NO_MAIL_COUNTERS } from "../host/cluster/views.js";
 import "./seed.js";
 
 const fieldsOf = (t: string) => Object.entries(MESSAGES[t as keyof typeof MESSAGES]) as Array<[string, Field]>;
@@ -115,7 +116,11 @@ describe("protocol", () => {
       }),
       { numRuns: 1000 },
     );
-    const bad = encode({ t: "heartbeat", name: "B", state: { url: "ws://x", memory: -1, maxMemory: 0, procs: [] } });
+    const bad = encode({
+      t: "heartbeat",
+      name: "B",
+      state: { url: "ws://x", memory: -1, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS },
+    });
     expect(() => decode(bad)).toThrow(/^heartbeat\.state\.memory: /);
   });
 

@@ -7,6 +7,7 @@ import { Router } from "../host/cluster/router.js";
 import { ModuleFormatError, RequestError, UsageError } from "../host/errors.js";
 import { OutputLog, RING } from "../host/cluster/output-log.js";
 import { FakeLink } from "./fake-link.js";
+import { NO_MAIL_COUNTERS } from "../host/cluster/views.js";
 
 describe("router", () => {
   it("hands each message to the part that registered its type and side", () => {
@@ -39,7 +40,7 @@ describe("router", () => {
     r.route("client", link, { t: "attach", req: 2, pid: "A.1", from: 1 });
     r.route("client", link, { t: "migrate", req: 3, pid: "A.1", to: "B", options: {} });
     r.route("client", link, { t: "migrateCancel", req: 4, pid: "A.1" });
-    r.route("client", link, { t: "heartbeat", name: "c", state: { url: "", memory: 0, maxMemory: 0, procs: [] } });
+    r.route("client", link, { t: "heartbeat", name: "c", state: { url: "", memory: 0, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS } });
     await new Promise((res) => setImmediate(res));
     expect(link.sentOf("error").map((e) => [e.req, e.code, e.message])).toEqual([
       [1, "no-such-process", "no process A.9 on node A"],
@@ -63,7 +64,7 @@ describe("router", () => {
       pid: "B.1",
       module: "m",
       hash: "h",
-      info: { args: [], module: "m", startedAt: 0, migrations: 0, uptimeMs: 0, memoryPages: 1, strategy: "freeze" },
+      info: { args: [], module: "m", startedAt: 0, migrations: 0, uptimeMs: 0, memoryPages: 1, strategy: "freeze", name: null },
     });
     r.route("node", b, { t: "migSynced", mid: 1 });
     await new Promise((res) => setImmediate(res));

@@ -11,6 +11,7 @@ import { buildCached } from "../build/cache.js";
 import type { BuildOptions } from "../build/options.js";
 import { formatSize } from "../text/size.js";
 import { stdio, type Console } from "./console.js";
+import { LocalMail } from "../messaging/local-mail.js";
 
 export interface RunOptions {
   nodeName: string;
@@ -37,7 +38,9 @@ export async function runLocal(program: string, args: string[], o: RunOptions, i
   }
   const image = await loadImage(program, o.build, io);
   const pid = `${o.nodeName}.1`;
-  const proc = GuestProcess.start(image, { pid, node: o.nodeName, args, onOutput: io.out });
+  const post = new LocalMail(pid, undefined, io.note);
+  const proc = GuestProcess.start(image, { pid, node: o.nodeName, args, onOutput: io.out, onMail: post.onMail });
+  post.attach(proc);
   if (o.checkpointAfter === undefined) return report(await proc.exited, pid, io);
 
   const timer = new Promise<"checkpoint">((r) => setTimeout(() => r("checkpoint"), o.checkpointAfter));
@@ -51,7 +54,8 @@ export async function runLocal(program: string, args: string[], o: RunOptions, i
     io.note(`process ${pid} ended before the checkpoint; no snapshot written`);
     return report(await proc.exited, pid, io);
   }
-  const snap = proc.capture();
+  post.mail.reconcile(state.mail);
+  const snap = proc.capture([], post.mail.state());
   try {
     writeAtomically(o.to!, encodeSnapshot(snap));
   } catch (e) {
@@ -61,7 +65,9 @@ export async function runLocal(program: string, args: string[], o: RunOptions, i
   }
   await proc.release();
   io.note(
-    `process ${pid} checkpointed to ${o.to} (${snap.pages.indices.length} pages, ${formatSize(snap.pages.data.length)}); ` +
+    `process ${pid} checkpointed to ${o.to} (${snap.pages.indices.length} pages, ${formatSize(snap.pages.data.length)}` +
+      (snap.mail.inbox.length ? `, ${snap.mail.inbox.length} messages queued` : "") +
+      "); " +
       `continue it with: migrant resume ${o.to}`,
   );
   return 0;
@@ -98,6 +104,8 @@ export async function resumeLocal(file: string, nodeName: string, io: Console = 
     if (e instanceof MigrantError) throw new SnapshotFormatError(e.message);
     throw e;
   }
-  const proc = GuestProcess.restore(image, snap, { pid: snap.pid, node: nodeName, args: snap.args, onOutput: io.out });
+  const post = new LocalMail(snap.pid, snap.mail, io.note);
+  const proc = GuestProcess.restore(image, snap, { pid: snap.pid, node: nodeName, args: snap.args, onOutput: io.out, onMail: post.onMail });
+  post.attach(proc);
   return report(await proc.exited, snap.pid, io);
 }

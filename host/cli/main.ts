@@ -20,6 +20,7 @@ import { nodesCommand } from "./commands/nodes.js";
 import { psCommand } from "./commands/ps.js";
 import { resumeCommand } from "./commands/resume.js";
 import { runCommand } from "./commands/run.js";
+import { sendCommand } from "./commands/send.js";
 
 /** An unexpected failure: a bug (EX_SOFTWARE). */
 const INTERNAL_ERROR = 70;
@@ -40,6 +41,7 @@ export function program(): Command {
     migrateCommand,
     drainCommand,
     killCommand,
+    sendCommand,
     benchCommand,
     resumeCommand,
   ]) {

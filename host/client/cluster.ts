@@ -14,10 +14,10 @@
 import { MigrantError, RequestError } from "../errors.js";
 import type { NodeInfo, ProcInfo } from "../cluster/views.js";
 import type { MigrationOptions, MigrationStats, Progress } from "../migration/options.js";
-import { Connection, type Exit, type ModuleFile, type WatchEnd } from "./connection.js";
+import { Connection, type Delivered, type Exit, type ModuleFile, type WatchEnd } from "./connection.js";
 import { leastLoaded } from "./placement.js";
 
-export type { Exit, ModuleFile } from "./connection.js";
+export type { Delivered, Exit, ModuleFile } from "./connection.js";
 
 export interface ClusterAddress {
   /** any node of the cluster, ws://HOST:PORT */
@@ -134,6 +134,16 @@ export class Cluster {
     onProgress: (p: Progress) => void = () => undefined,
   ): Promise<MigrationStats> {
     return this.onProcessNode(pid, (c) => c.migrate(pid, to, options, onProgress));
+  }
+
+  /**
+   * Sends a message to a process, by pid or registered name, through the
+   * entry node (which finds it wherever it runs, as it would for one of its
+   * own processes). Resolves once the message is in the process's mailbox;
+   * rejects with `no-such-process` if it does not exist or has ended.
+   */
+  send(to: string, data: Uint8Array): Promise<Delivered> {
+    return this.using((c) => c.send(to, data));
   }
 
   /** Asks the node a process runs on to cancel its migration under way. */

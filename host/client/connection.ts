@@ -19,6 +19,13 @@ export interface Exit {
 /** How watching a process here ended: it exited, or it moved to another node. */
 export type WatchEnd = { exit: Exit } | { moved: { node: string; url: string } };
 
+/** A message delivered: to which process, after how many extra node hops, in how long (as the entry node measured it). */
+export interface Delivered {
+  pid: string;
+  hops: number;
+  ms: number;
+}
+
 /** A module as a client sends it: its bytes and the name it runs under. */
 export interface ModuleFile {
   bytes: Uint8Array;
@@ -167,6 +174,12 @@ export class Connection {
     } finally {
       this.progress.delete(req);
     }
+  }
+
+  /** Sends a message to a process (by pid or name) through this node; resolves once it is in the process's mailbox. */
+  async send(to: string, data: Uint8Array): Promise<Delivered> {
+    const r = await this.ask(["sendResult"], (req) => ({ t: "sendRequest", req, to, data }));
+    return { pid: r.pid, hops: r.hops, ms: r.ms };
   }
 
   async cancelMigration(pid: string): Promise<void> {

@@ -12,11 +12,11 @@
 //
 // `nodes` is this node and what every member said in its last heartbeat.
 
-import type { MessageLink } from "../net/link.js";
 import type { Peers } from "./peers.js";
 import type { ProcessTable } from "./processes.js";
 import type { Router } from "./router.js";
-import type { NodeInfo, ProcInfo } from "./views.js";
+import { Queries } from "./queries.js";
+import type { MailCounters, NodeInfo, ProcInfo } from "./views.js";
 
 /** How long `ps` waits for a member's own answer before it uses the member's last heartbeat. */
 export const QUERY_MS = 1000;
@@ -27,18 +27,13 @@ export interface ViewOptions {
   maxMemory: number;
   /** how long a departed process stays listed by its old node */
   departedMs: number;
-}
-
-/** A query under way: the members yet to answer, and what it does with an answer (or a member gone: no list). */
-interface Query {
-  waiting: Set<string>;
-  heard(peer: string, list: ProcInfo[] | null): void;
+  /** this node's message counters now */
+  mail: () => MailCounters;
 }
 
 export class ClusterView {
   private readonly departed = new Map<string, { info: ProcInfo; until: number }>();
-  private readonly queries = new Map<number, Query>();
-  private qid = 0;
+  private readonly queries: Queries<ProcInfo[]>;
 
   constructor(
     private readonly o: ViewOptions,
@@ -47,11 +42,8 @@ export class ClusterView {
     router: Router,
   ) {
     router.on("node", "procsQuery", (link, m) => link.send({ t: "procsReply", qid: m.qid, list: this.local() }));
-    router.on("node", "procsReply", (link, m) => this.queries.get(m.qid)?.heard(link.peer, m.list));
-    // a member that goes away will not answer: stop waiting for it
-    peers.onGone((peer) => {
-      for (const q of this.queries.values()) q.heard(peer, null);
-    });
+    router.on("node", "procsReply", (link, m) => this.queries.answer(link.peer, m.qid, m.list));
+    this.queries = new Queries(peers);
   }
 
   /** A process handed over to another node: listed as it will be there, until that node reports it. */
@@ -68,7 +60,7 @@ export class ClusterView {
 
   /** Every process of the cluster, once, as its node knows it now. */
   async processes(): Promise<ProcInfo[]> {
-    const answers = await this.ask(this.peers.membership.links());
+    const { answers } = await this.queries.ask((qid) => ({ t: "procsQuery", qid }), QUERY_MS);
     const heard = this.peers.membership.processes(new Set(answers.keys()));
     const byPid = new Map<string, ProcInfo>();
     for (const p of [...this.local(), ...heard, ...[...answers.values()].flat()]) {
@@ -95,31 +87,7 @@ export class ClusterView {
       maxMemory: this.o.maxMemory,
       silentMs: 0,
       reason: null,
+      mail: this.o.mail(),
     };
-  }
-
-  /** Asks each linked member for its processes; the answers that came within QUERY_MS, by member. */
-  private ask(links: MessageLink[]): Promise<Map<string, ProcInfo[]>> {
-    const answers = new Map<string, ProcInfo[]>();
-    const qid = ++this.qid;
-    return new Promise((resolve) => {
-      const query: Query = {
-        waiting: new Set(links.map((l) => l.peer)),
-        heard: (peer, list) => {
-          if (!query.waiting.delete(peer)) return;
-          if (list) answers.set(peer, list);
-          if (query.waiting.size === 0) done();
-        },
-      };
-      const done = () => {
-        clearTimeout(timer);
-        this.queries.delete(qid);
-        resolve(answers);
-      };
-      const timer = setTimeout(done, QUERY_MS);
-      if (links.length === 0) return done();
-      this.queries.set(qid, query);
-      for (const link of links) link.send({ t: "procsQuery", qid });
-    });
   }
 }

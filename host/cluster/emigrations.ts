@@ -17,6 +17,7 @@ import type { ClusterView } from "./cluster-view.js";
 import type { Peers } from "./peers.js";
 import type { Proc, ProcessTable } from "./processes.js";
 import type { Router } from "./router.js";
+import type { PostOffice } from "./messaging/post-office.js";
 
 /** How long a migration request waits for a post-copy arrival to have all its pages. */
 export const SETTLE_WAIT_MS = 30_000;
@@ -47,6 +48,7 @@ export class Emigrations {
     private readonly view: ClusterView,
     private readonly event: (line: string) => void,
     router: Router,
+    private readonly post: PostOffice,
   ) {
     router.on("client", "migrate", (link, m) => this.migrate(link, m));
     router.on("client", "migrateCancel", (link, m) => this.cancel(link, m));
@@ -104,6 +106,7 @@ export class Emigrations {
     } finally {
       this.outgoing.delete(mid);
       proc.migrating = null;
+      this.post.stayed(proc.info.pid); // not handed over: what waited for it is its own again
     }
     const { pid } = proc.info;
     if (stats.result === "completed") {
@@ -134,6 +137,7 @@ export class Emigrations {
         migrations: proc.info.migrations,
         uptimeMs: Math.round(performance.now() - proc.began),
         memoryPages: memoryPages(proc.process!.memory),
+        name: proc.mail.name,
       },
       from: this.node,
       to: m.to,
@@ -145,6 +149,7 @@ export class Emigrations {
       setProcess: (p) => this.table.adopt(proc, p),
       seq: () => proc.output.seq,
       onHandover: () => this.handedOver(proc, m.to, to.url),
+      mail: { leaving: () => this.post.leaving(proc, m.to), travelling: (cursor) => this.post.travelling(proc, cursor) },
       progress: (p) => {
         if (performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
         lastProgress = performance.now();
@@ -162,5 +167,6 @@ export class Emigrations {
     this.view.departedTo({ ...this.table.info(proc), node: to, migrations: proc.info.migrations + 1 });
     for (const w of proc.watchers) w.send({ t: "moved", pid, node: to, url });
     proc.watchers.clear();
+    this.post.left(pid, to);
   }
 }

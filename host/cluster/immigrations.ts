@@ -4,8 +4,9 @@
 // process of that pid running here) and answered once a warm worker is ready;
 // the pages, the handover and the rest go to the migration itself
 // (migration/destination.ts). When it has arrived the process joins the
-// table; a post-copy arrival goes back to the plain variant once every page
-// is here. A source that goes away before the handover takes the migration
+// table with the mailbox it brought; a post-copy arrival goes back to the
+// plain variant once every page is here. Messages for the process wait from
+// migBegin until it runs here (cluster/messaging/post-office.ts). A source that goes away before the handover takes the migration
 // with it; during post-copy it stops the process with an error that says so.
 
 import { MigrantError, RequestError } from "../errors.js";
@@ -18,6 +19,7 @@ import { MODULE_WAIT_MS, type ModuleCache } from "./modules.js";
 import type { Peers } from "./peers.js";
 import type { Proc, ProcessTable } from "./processes.js";
 import type { Router } from "./router.js";
+import type { PostOffice } from "./messaging/post-office.js";
 
 interface Incoming {
   /** the module, should the source be asked for it */
@@ -36,6 +38,7 @@ export class Immigrations {
     private readonly event: (line: string) => void,
     router: Router,
     peers: Peers,
+    private readonly post: PostOffice,
   ) {
     const key = (link: MessageLink, mid: number) => `${link.peer}:${mid}`;
     router.on("node", "migBegin", (link, m) => this.begin(link, m, key(link, m.mid)));
@@ -81,6 +84,8 @@ export class Immigrations {
     } catch (e) {
       link.send({ t: "migRefuse", mid: m.mid, reason: (e as Error).message });
       this.incoming.delete(key);
+      if (entry.immigration) entry.immigration.discard((e as Error).message);
+      else this.post.notArriving(m.pid);
     }
   }
 
@@ -91,6 +96,7 @@ export class Immigrations {
     if (this.table.get(m.pid)?.info.state === "running") throw new RequestError("busy", `a process ${m.pid} already runs on ${this.node}`);
     const info = m.info;
     const variant = info.strategy === "postcopy" || info.strategy === "hybrid" ? "postcopy" : "plain";
+    this.post.arriving(m.pid, info.name);
     const immigration = new Immigration({
       mid: m.mid,
       link,
@@ -101,18 +107,23 @@ export class Immigrations {
       variant,
       memoryPages: info.memoryPages,
       onOutput: (line) => this.table.print(m.pid, line),
-      onArrived: (gp, seq) => {
+      onMail: this.table.guestMail(m.pid),
+      mailCapacity: this.table.mailCapacity,
+      onArrived: (gp, seq, mail) => {
         const proc = this.table.add(
           image,
           { pid: m.pid, module: info.module, args: info.args, startedAt: info.startedAt, migrations: info.migrations + 1 },
           info.uptimeMs,
           seq,
+          mail,
         );
         this.table.adopt(proc, gp);
+        this.post.arrived(proc);
         this.event(`process ${m.pid} arrived from ${link.peer} (${info.strategy})`);
         if (variant !== "plain") proc.settling = immigration.settled.then(() => this.backToPlain(proc));
       },
       onDiscarded: (reason) => {
+        this.post.notArriving(m.pid);
         this.event(`incoming migration of ${m.pid} from ${link.peer} dropped: ${reason}`);
         this.incoming.delete(key);
       },

@@ -101,6 +101,7 @@ export class Membership {
         maxMemory: m.last?.maxMemory ?? 0,
         silentMs: Math.round(now - m.lastSeen),
         reason: m.reason,
+        mail: m.last?.mail ?? null,
       }));
   }
 }

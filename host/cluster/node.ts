@@ -12,9 +12,11 @@
 //   requests.ts      client requests: run, attach, kill, ps, nodes
 //   emigrations.ts   migrations leaving this node
 //   immigrations.ts  migrations arriving at this node
+//   messaging/       messages between processes (post-office.ts), with the
+//                    cluster's forwarding mechanism (forwarding/)
 //
-// A new mechanism (message forwarding, a balancer) is a part beside these: it
-// registers its messages with the router and uses the others' interfaces.
+// A new mechanism (a balancer) is a part beside these: it registers its
+// messages with the router and uses the others' interfaces.
 
 import { Link, CLOSE_LEAVING } from "../net/link.js";
 import type { Message } from "../net/protocol.js";
@@ -29,6 +31,9 @@ import { ProcessTable } from "./processes.js";
 import { Requests } from "./requests.js";
 import { Router } from "./router.js";
 import { NodeServer } from "./server.js";
+import { PostOffice } from "./messaging/post-office.js";
+import type { ForwardingMode } from "./forwarding/forwarding.js";
+import { originOf } from "../messaging/addresses.js";
 
 /** How many heartbeats a node that handed a process over lists it, as its new node will (until that node's heartbeat does). */
 const DEPARTED_BEATS = 10;
@@ -44,6 +49,14 @@ export interface NodeOptions {
   /** limit on the sum of guests' maximum memories, bytes */
   maxMemory: number;
   heartbeatMs: number;
+  /** how messages reach a process that moved (the same on every node of a cluster) */
+  forwarding: ForwardingMode;
+  /** messages a process's mailbox holds */
+  mailbox: number;
+  /** how long a message may make no progress before its send returns false */
+  deliverTimeoutMs: number;
+  /** forwarding by update: how long a move waits for its link holders */
+  updateWaitMs: number;
   /** one line per event or guest output line */
   log: (line: string) => void;
 }
@@ -55,6 +68,7 @@ export class ClusterNode {
   readonly peers: Peers;
   readonly capacity: Capacity;
   readonly view: ClusterView;
+  readonly post: PostOffice;
   private readonly server: NodeServer;
   private readonly requests: Requests;
   private readonly clients = new Set<Link>();
@@ -63,15 +77,37 @@ export class ClusterNode {
     const event = (s: string) => o.log(`* ${s}`);
     const url = () => this.url;
     this.router = new Router(event);
-    this.processes = new ProcessTable(o.name, o.log, event);
-    const state = () => ({ url: this.url, memory: this.processes.memoryInUse(), maxMemory: o.maxMemory, procs: this.processes.infos() });
+    this.processes = new ProcessTable(o.name, o.log, event, o.mailbox);
+    const mail = () => ({ ...this.post.counters });
+    const state = () => ({
+      url: this.url,
+      memory: this.processes.memoryInUse(),
+      maxMemory: o.maxMemory,
+      procs: this.processes.infos(),
+      mail: mail(),
+    });
     this.peers = new Peers(
-      { name: o.name, secret: o.secret, maxFrame: o.maxFrame, heartbeatMs: o.heartbeatMs, url, state, event },
+      {
+        ...o,
+        url,
+        state,
+        event,
+        highestPid: (name) => this.highestPid(name),
+        pidsUpTo: (k) => this.processes.seenPid(`${o.name}.${k}`),
+      },
       this.router,
     );
+    // a restarted node never hands out a pid that still lives elsewhere
+    this.peers.onHeartbeat((_peer, s) => s.procs.forEach((p) => this.processes.seenPid(p.pid)));
     this.capacity = new Capacity(o.name, o, this.processes);
+    this.post = new PostOffice(
+      { self: o.name, forwarding: o.forwarding, deliverTimeoutMs: o.deliverTimeoutMs, updateWaitMs: o.updateWaitMs, event },
+      this.processes,
+      this.peers,
+      this.router,
+    );
     this.view = new ClusterView(
-      { name: o.name, url, maxMemory: o.maxMemory, departedMs: DEPARTED_BEATS * o.heartbeatMs },
+      { name: o.name, url, maxMemory: o.maxMemory, departedMs: DEPARTED_BEATS * o.heartbeatMs, mail },
       this.processes,
       this.peers,
       this.router,
@@ -79,9 +115,18 @@ export class ClusterNode {
     const modules = new ModuleCache(event);
     this.requests = new Requests(o.name, this.processes, modules, this.capacity, this.view, this.router);
     // the migration parts register their messages with the router; nothing else calls them
-    new Emigrations(o.name, this.processes, this.peers, this.view, event, this.router);
-    new Immigrations(o.name, this.processes, modules, this.capacity, event, this.router, this.peers);
+    new Emigrations(o.name, this.processes, this.peers, this.view, event, this.router, this.post);
+    new Immigrations(o.name, this.processes, modules, this.capacity, event, this.router, this.peers, this.post);
     this.server = new NodeServer({ ...o, event }, (link) => (link.role === "node" ? void this.peers.welcome(link) : this.client(link)));
+  }
+
+  /** The highest pid counter of node `name` this node knows of: in its table, and in what the members last said. */
+  private highestPid(name: string): number {
+    let k = 0;
+    for (const p of [...this.processes.infos(), ...this.peers.membership.processes()]) {
+      if (originOf(p.pid) === name) k = Math.max(k, Number(p.pid.slice(name.length + 1)) || 0);
+    }
+    return k;
   }
 
   /** Takes an authenticated client link: its requests go to the router; what it watched or sent is forgotten when it goes. */
@@ -127,6 +172,7 @@ export class ClusterNode {
 
   /** Closes every link, timer and the server. */
   private async shutdown(): Promise<void> {
+    this.post.close();
     this.peers.close();
     for (const c of this.clients) c.close(CLOSE_LEAVING, `node ${this.o.name} is stopping`);
     await this.server.close();

@@ -3,7 +3,8 @@
 // A node joins through any member: it sends `join`, gets the member list
 // (`members`), and dials each other member with a `join` of its own (the
 // newcomer always dials, so each pair has exactly one link). A member answers a
-// `join` unless a node of that name is up already (`refused`).
+// `join` unless a node of that name is up already, or the newcomer forwards
+// messages by another mode than the cluster (`refused`, saying why).
 //
 // Every `heartbeatMs` the node sends each member a heartbeat with its own
 // state (its load and process list); what each member last said goes into the
@@ -31,6 +32,12 @@ export interface PeersOptions {
   url: () => string;
   /** what this node's heartbeat says */
   state: () => HeartbeatState;
+  /** how the cluster forwards messages to processes that moved (every member the same) */
+  forwarding: string;
+  /** the highest pid counter of node `name` this node knows of (its own processes, the members' heartbeats) */
+  highestPid(name: string): number;
+  /** a member said our name's pids went up to this counter (we are a node restarted under an old name) */
+  pidsUpTo(counter: number): void;
   event: (line: string) => void;
 }
 
@@ -38,6 +45,7 @@ export class Peers {
   readonly membership: Membership;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly goneListeners: Array<(peer: string) => void> = [];
+  private readonly beatListeners: Array<(peer: string, state: HeartbeatState) => void> = [];
   private leaving = false;
 
   constructor(
@@ -49,7 +57,10 @@ export class Peers {
       const which = lost.length ? `; its processes are lost: ${lost.map((p) => p.pid).join(", ")}` : "";
       o.event(`node ${m.name} ${why}${which}`);
     });
-    router.on("node", "heartbeat", (link, m) => this.membership.heard(link.peer, m.state));
+    router.on("node", "heartbeat", (link, m) => {
+      this.membership.heard(link.peer, m.state);
+      for (const f of this.beatListeners) f(link.peer, m.state);
+    });
     router.on("node", "bye", (link, m) => this.membership.down(link.peer, "left", m.reason));
   }
 
@@ -62,6 +73,11 @@ export class Peers {
   /** Calls `f` with the name of every peer whose link closes. */
   onGone(f: (peer: string) => void): void {
     this.goneListeners.push(f);
+  }
+
+  /** Calls `f` with every member's heartbeat. */
+  onHeartbeat(f: (peer: string, state: HeartbeatState) => void): void {
+    this.beatListeners.push(f);
   }
 
   /** Joins the cluster through the member at `url`, then links to every other member. */
@@ -93,13 +109,24 @@ export class Peers {
       return;
     }
     const existing = this.membership.members.get(msg.name);
-    if (msg.name === this.o.name || existing?.state === "up") {
-      link.send({ t: "refused", reason: `a node named ${msg.name} is already in the cluster` });
+    const refusal =
+      msg.name === this.o.name || existing?.state === "up"
+        ? `a node named ${msg.name} is already in the cluster`
+        : msg.forwarding !== this.o.forwarding
+          ? `node ${msg.name} forwards messages by ${msg.forwarding}, but this cluster forwards by ${this.o.forwarding}: ` +
+            `start it with --forwarding ${this.o.forwarding}`
+          : null;
+    if (refusal) {
+      link.send({ t: "refused", reason: refusal });
       link.close();
       return;
     }
     const up = this.membership.nodes().filter((n) => n.state === "up");
-    link.send({ t: "members", list: [{ name: this.o.name, url: this.o.url() }, ...up.map((n) => ({ name: n.name, url: n.url }))] });
+    link.send({
+      t: "members",
+      list: [{ name: this.o.name, url: this.o.url() }, ...up.map((n) => ({ name: n.name, url: n.url }))],
+      counter: this.o.highestPid(msg.name),
+    });
     link.peer = msg.name;
     this.adopt(link, msg.url);
     this.o.event(`node ${msg.name} joined (${msg.url})`);
@@ -141,9 +168,10 @@ export class Peers {
 
   /** Our `join` on a link we dialled; the member list it answers. */
   private async introduce(link: Link, url: string): Promise<MemberAddress[]> {
-    link.send({ t: "join", name: this.o.name, url: this.o.url() });
+    link.send({ t: "join", name: this.o.name, url: this.o.url(), forwarding: this.o.forwarding });
     const reply = await link.next(["members", "refused"]);
     if (reply.t === "refused") throw new MigrantError(`cannot join the cluster through ${url}: ${reply.reason}`);
+    this.o.pidsUpTo(reply.counter);
     return reply.list;
   }
 

@@ -4,11 +4,15 @@
 // is under way.
 //
 // A process's worker (GuestProcess) can change while the process lives: a
-// variant switch or an arrival installs a new one (adopt). How a worker ends
-// is recorded only if it is still the process's worker and was not let go by
-// a freeze (a migration or a switch).
+// variant switch or an arrival installs a new one (adopt), and its mailbox
+// (messaging/process-mail.ts, served by cluster/messaging/) hands the new
+// worker what the guest has not received yet. How a worker ends is recorded
+// only if it is still the process's worker and was not let go by a freeze (a
+// migration or a switch).
 
-import { GuestProcess } from "../process.js";
+import { GuestProcess, type MailRequest } from "../process.js";
+import { ProcessMail } from "../messaging/process-mail.js";
+import { originOf } from "../messaging/addresses.js";
 import type { Image } from "../image.js";
 import type { MessageLink } from "../net/link.js";
 import { memoryPages } from "../memory/pages.js";
@@ -32,6 +36,8 @@ export interface Proc {
   migrating: { mid: number; cancel: boolean } | null;
   /** after a post-copy arrival: until every page is here and it runs the plain variant again */
   settling: Promise<void> | null;
+  /** its mailbox (kept after it ended, to tell a copy of a message it took from one it never saw) */
+  mail: ProcessMail;
 }
 
 /** What a new entry is told; the rest starts as a fresh running process's. */
@@ -40,13 +46,49 @@ export type NewProc = Partial<ProcInfo> & { pid: string; module: string; args: s
 export class ProcessTable {
   private readonly procs = new Map<string, Proc>();
   private counter = 0;
+  private readonly started: Array<(p: Proc) => void> = [];
+  private readonly ended: Array<(p: Proc) => void> = [];
+  /** what a guest asks of messaging (the post office sets it) */
+  onMail: ((proc: Proc, m: MailRequest, gp: GuestProcess) => void) | null = null;
 
   constructor(
     private readonly node: string,
     /** prints a process's output line on the node's terminal */
     private readonly log: (line: string) => void,
     private readonly event: (line: string) => void,
+    /** messages a mailbox holds (--mailbox) */
+    readonly mailCapacity?: number,
   ) {}
+
+  /** Calls `f` with every process started here. */
+  onStarted(f: (p: Proc) => void): void {
+    this.started.push(f);
+  }
+
+  /** Calls `f` with every process that ends here (not one that leaves). */
+  onEnded(f: (p: Proc) => void): void {
+    this.ended.push(f);
+  }
+
+  /** The GuestProcess option that hands a guest's messaging requests to onMail. */
+  guestMail(pid: string): (m: MailRequest, gp: GuestProcess) => void {
+    return (m, gp) => {
+      const p = this.procs.get(pid);
+      if (p && this.onMail) this.onMail(p, m, gp);
+      else this.event(`a ${m.t} of ${pid} came before the process was listed here; ignored`);
+    };
+  }
+
+  /**
+   * A pid of this node's name seen elsewhere (a heartbeat, a member's word at
+   * our join, after a restart): never hand out a pid again, even one whose
+   * process is gone: other processes remember what they took from it.
+   */
+  seenPid(pid: string): void {
+    if (originOf(pid) !== this.node) return;
+    const k = Number(pid.slice(this.node.length + 1));
+    if (Number.isSafeInteger(k) && k > this.counter) this.counter = k;
+  }
 
   get(pid: string): Proc | undefined {
     return this.procs.get(pid);
@@ -62,8 +104,8 @@ export class ProcessTable {
     return `${this.node}.${++this.counter}`;
   }
 
-  /** Enters a process (new, or arriving with `uptimeMs` and `seq` output lines behind it). */
-  add(image: Image, info: NewProc, uptimeMs = 0, seq = 0): Proc {
+  /** Enters a process (new, or arriving with `uptimeMs` and `seq` output lines behind it, and its mailbox). */
+  add(image: Image, info: NewProc, uptimeMs = 0, seq = 0, mail = new ProcessMail(this.mailCapacity)): Proc {
     const proc: Proc = {
       began: performance.now() - uptimeMs,
       ended: null,
@@ -73,6 +115,7 @@ export class ProcessTable {
       output: new OutputLog(seq),
       migrating: null,
       settling: null,
+      mail,
       info: {
         node: this.node,
         state: "running",
@@ -82,6 +125,8 @@ export class ProcessTable {
         startedAt: Date.now(),
         uptimeMs: 0,
         migrations: 0,
+        name: null,
+        mailbox: 0,
         ...info,
       },
     };
@@ -94,7 +139,9 @@ export class ProcessTable {
     const pid = this.nextPid();
     const proc = this.add(image, { pid, module, args });
     if (watcher) proc.watchers.add(watcher);
-    this.adopt(proc, GuestProcess.start(image, { pid, node: this.node, args, onOutput: (line) => this.print(pid, line) }));
+    for (const f of this.started) f(proc);
+    const onMail = this.guestMail(pid);
+    this.adopt(proc, GuestProcess.start(image, { pid, node: this.node, args, onOutput: (line) => this.print(pid, line), onMail }));
     this.event(`process ${pid} started: ${[module, ...args].join(" ")}`);
     return proc;
   }
@@ -116,6 +163,7 @@ export class ProcessTable {
   /** Makes `gp` the process's worker and records how it ends (unless it is let go: migrated or switched). */
   adopt(proc: Proc, gp: GuestProcess): void {
     proc.process = gp;
+    proc.mail.attach(gp);
     const pid = proc.info.pid;
     void gp.exited.then((s) => {
       if (s.outcome === "released" || proc.process !== gp) return;
@@ -127,6 +175,7 @@ export class ProcessTable {
       this.event(`process ${pid} ${s.error ? `ended: ${s.error}` : `exited with code ${s.code}`}`);
       for (const w of proc.watchers) w.send({ t: "exited", pid, code: s.code, error: s.error ?? "" });
       proc.watchers.clear();
+      for (const f of this.ended) f(proc);
       this.forgetOldEnded();
     });
   }
@@ -146,6 +195,8 @@ export class ProcessTable {
       ...p.info,
       memory: p.process ? p.process.memory.buffer.byteLength : 0,
       uptimeMs: Math.round((p.ended ?? performance.now()) - p.began),
+      name: p.info.state === "running" ? p.mail.name : null,
+      mailbox: p.mail.depth,
     };
   }
 

@@ -22,6 +22,37 @@ export interface ProcInfo {
   /** how long it has run (or ran), measured on a monotonic clock by the node that runs it */
   uptimeMs: number;
   migrations: number;
+  /** its cluster-wide name (register), if it has one */
+  name: string | null;
+  /** messages in its mailbox, not received yet */
+  mailbox: number;
+}
+
+/**
+ * A node's message counters (since it started): what `migrant nodes` shows of
+ * messages between processes, and what the benchmark compares the forwarding
+ * mechanisms by.
+ */
+export interface MailCounters {
+  /** sends of processes here (and of clients through here) that were delivered */
+  sent: number;
+  /** messages put into a mailbox of a process here */
+  delivered: number;
+  /** messages passed on towards a process that is not here */
+  forwarded: number;
+  /** messages answered as not deliverable here (resend, update) */
+  returned: number;
+  /** attempts made again: after a return, a time-out, a full mailbox, an unreachable node */
+  resent: number;
+  /** extra node hops of the messages delivered here, summed, and the most of one message */
+  hops: number;
+  maxHops: number;
+  /** control messages of the forwarding mechanism sent by this node (locate, location updates and their answers) */
+  control: number;
+  /** processes that left this node by migration */
+  departures: number;
+  /** sends given up after the delivery bound (each logged with its pid) */
+  undeliverable: number;
 }
 
 export const NODE_STATES = ["up", "down", "left"] as const;
@@ -41,6 +72,8 @@ export interface NodeInfo {
   /** milliseconds since it was last heard from (0 for the node answering) */
   silentMs: number;
   reason: string | null;
+  /** its message counters, as last heard (null: not heard yet) */
+  mail: MailCounters | null;
 }
 
 /** A node's heartbeat: its own view of itself. */
@@ -49,6 +82,7 @@ export interface HeartbeatState {
   memory: number;
   maxMemory: number;
   procs: ProcInfo[];
+  mail: MailCounters;
 }
 
 /** A member as the join answer lists it. */
@@ -69,7 +103,35 @@ export const PROC_INFO: Shape<ProcInfo> = object({
   startedAt: number(),
   uptimeMs: amount,
   migrations: count,
+  name: nullable(string),
+  mailbox: count,
 });
+
+export const MAIL_COUNTERS: Shape<MailCounters> = object({
+  sent: count,
+  delivered: count,
+  forwarded: count,
+  returned: count,
+  resent: count,
+  hops: count,
+  maxHops: count,
+  control: count,
+  departures: count,
+  undeliverable: count,
+});
+
+export const NO_MAIL_COUNTERS: MailCounters = {
+  sent: 0,
+  delivered: 0,
+  forwarded: 0,
+  returned: 0,
+  resent: 0,
+  hops: 0,
+  maxHops: 0,
+  control: 0,
+  departures: 0,
+  undeliverable: 0,
+};
 
 export const NODE_INFO: Shape<NodeInfo> = object({
   name: string,
@@ -81,8 +143,15 @@ export const NODE_INFO: Shape<NodeInfo> = object({
   maxMemory: amount,
   silentMs: amount,
   reason: nullable(string),
+  mail: nullable(MAIL_COUNTERS),
 });
 
-export const HEARTBEAT_STATE: Shape<HeartbeatState> = object({ url: string, memory: amount, maxMemory: amount, procs: array(PROC_INFO) });
+export const HEARTBEAT_STATE: Shape<HeartbeatState> = object({
+  url: string,
+  memory: amount,
+  maxMemory: amount,
+  procs: array(PROC_INFO),
+  mail: MAIL_COUNTERS,
+});
 
 export const MEMBER_ADDRESS: Shape<MemberAddress> = object({ name: string, url: string });

@@ -32,7 +32,7 @@ export const HELPERS = [WB, WBR, PB, PBR];
 export const FREEZE_IMPORT = { internal: "__migrant_freeze", base: "__freeze" };
 export const FAULT_IMPORT = { internal: "__migrant_fault", base: "__fault" };
 /** The imports that may start an Asyncify unwind (freeze points). */
-export const ASYNCIFY_IMPORTS = ["migrant.__freeze", "migrant.sleep"];
+export const ASYNCIFY_IMPORTS = ["migrant.__freeze", "migrant.sleep", "migrant.send", "migrant.recv"];
 
 const { i32, none } = binaryen;
 const P_ADDR = 0;

@@ -22,6 +22,8 @@ import { percentile } from "../stats.js";
 import { openBatch } from "./batch.js";
 import { verifyDigests, verifyMismatch } from "./verify.js";
 import { WASM_PAGE } from "../memory/layout.js";
+import { ProcessMail } from "../messaging/process-mail.js";
+import type { MailRequest } from "../process.js";
 
 export interface ImmigrationContext {
   mid: number;
@@ -33,8 +35,12 @@ export interface ImmigrationContext {
   variant: Variant;
   memoryPages: number;
   onOutput(line: string): void;
-  /** the process runs here now, its output numbered on from `seq` */
-  onArrived(proc: GuestProcess, seq: number): void;
+  /** what the guest asks of messaging (its node's post office) */
+  onMail(m: MailRequest, gp: GuestProcess): void;
+  /** messages a mailbox holds here */
+  mailCapacity?: number;
+  /** the process runs here now, its output numbered on from `seq`, with the mailbox it brought */
+  onArrived(proc: GuestProcess, seq: number, mail: ProcessMail): void;
   /** the migration failed before the handover; nothing remains here */
   onDiscarded(reason: string): void;
 }
@@ -69,6 +75,7 @@ export class Immigration {
         args: ctx.args,
         variant: ctx.variant,
         onOutput: ctx.onOutput,
+        onMail: ctx.onMail,
         onFault: (page) => {
           if (!this.asked.has(page)) {
             const t = performance.now();
@@ -122,6 +129,7 @@ export class Immigration {
   async handover(m: MessageOf<"migHandover">): Promise<void> {
     const L = this.ctx.image.layout;
     const { frozen, seq, verify } = m.state;
+    const mail = new ProcessMail(this.ctx.mailCapacity, m.state.mail);
     this.grow(m.memoryPages);
     const absent = new Uint32Array(new Uint8Array(m.absent).buffer);
     const range = m.absentTo - m.absentFrom;
@@ -142,7 +150,7 @@ export class Immigration {
     this.proc.go(frozen);
     const at = await this.proc.resumed;
     this.ctx.link.send({ t: "migResumed", mid: this.ctx.mid, at });
-    this.ctx.onArrived(this.proc, seq);
+    this.ctx.onArrived(this.proc, seq, mail);
     if (this.missing === 0) this.complete();
     if (this.missing === null) {
       this.finished = true;

@@ -6,6 +6,7 @@
 import { amount, array, count, nullable, number, object, oneOf, record, string, type Shape } from "../net/shape.js";
 import { FROZEN_STATE, type FrozenState } from "../worker/messages.js";
 import { STRATEGIES, type Strategy } from "./options.js";
+import { MAIL_STATE, type MailState } from "../messaging/process-mail.js";
 
 /** What the destination needs to check, place and list the process (sent with migBegin). */
 export interface ProcessDescription {
@@ -19,6 +20,8 @@ export interface ProcessDescription {
   /** its linear memory now, in Wasm pages */
   memoryPages: number;
   strategy: Strategy;
+  /** its registered name: taken on the destination from the start, so that nobody else can claim it meanwhile */
+  name: string | null;
 }
 
 /** The process's state besides its memory (sent with migHandover). */
@@ -28,6 +31,8 @@ export interface HandoverState {
   seq: number;
   /** MIGRANT_VERIFY=1 on the source: CRC-32 of every page the destination should hold, by page index */
   verify: Record<string, number> | null;
+  /** its mailbox: the messages not received yet, what it accepted from whom, its send under way */
+  mail: MailState;
 }
 
 /** What the destination measured of post-copy faults (sent with migDone). */
@@ -46,12 +51,14 @@ export const PROCESS_DESCRIPTION: Shape<ProcessDescription> = object({
   uptimeMs: amount,
   memoryPages: count,
   strategy: oneOf(STRATEGIES),
+  name: nullable(string),
 });
 
 export const HANDOVER_STATE: Shape<HandoverState> = object({
   frozen: FROZEN_STATE,
   seq: count,
   verify: nullable(record(number())),
+  mail: MAIL_STATE,
 });
 
 export const FAULT_REPORT: Shape<FaultReport> = object({

@@ -12,6 +12,7 @@ import { ERROR_CODES } from "../errors.js";
 import { HEARTBEAT_STATE, MEMBER_ADDRESS, NODE_INFO, PROC_INFO } from "../cluster/views.js";
 import { MIGRATION_REQUEST, MIGRATION_STATS, PROGRESS } from "../migration/options.js";
 import { FAULT_REPORT, HANDOVER_STATE, PROCESS_DESCRIPTION } from "../migration/payloads.js";
+import { CLAIM_ANSWERS, LOCATIONS, MAIL_OUTCOMES } from "../cluster/messaging/outcomes.js";
 
 export const MESSAGES = {
   // ---- the handshake, on every link (auth.ts) ----
@@ -25,10 +26,13 @@ export const MESSAGES = {
   refused: { reason: str },
 
   // ---- membership, node <-> node (cluster/peers.ts) ----
-  /** newcomer -> a member: let me in, I listen at url */
-  join: { name: str, url: str },
-  /** member -> newcomer: every up member (the newcomer dials each) */
-  members: { list: json(array(MEMBER_ADDRESS)) },
+  /** newcomer -> a member: let me in, I listen at url, and I forward messages by this mode (it must be the cluster's) */
+  join: { name: str, url: str, forwarding: str },
+  /**
+   * member -> newcomer: every up member (the newcomer dials each), and the highest pid counter of the
+   * newcomer's name the member knows of (a restarted node never hands out a pid again)
+   */
+  members: { list: json(array(MEMBER_ADDRESS)), counter: u32 },
   /** every node -> every member, each --heartbeat ms: its load and its processes */
   heartbeat: { name: str, state: json(HEARTBEAT_STATE) },
   /** a stopping node -> every member: I am leaving (they mark it left, not down) */
@@ -105,6 +109,37 @@ export const MESSAGES = {
   /** ps entry node -> every member: your processes, now */
   procsQuery: { qid: u32 },
   procsReply: { qid: u32, list: json(array(PROC_INFO)) },
+
+  // ---- messages between processes, node <-> node (cluster/messaging/, cluster/forwarding/) ----
+  /**
+   * a message from process `from` (its send number n) to process `to`, on its way; replyTo is the
+   * sender's node, which numbers its attempts (id); path: the nodes it has passed through
+   */
+  mail: { id: u32, from: str, n: u32, to: str, replyTo: str, hops: u32, path: json(array(string)), data: bytes },
+  /** the outcome of attempt id, to the sender's node; `at`: the node that answered (for "stuck": the node it cannot reach) */
+  mailAck: { id: u32, to: str, outcome: json(oneOf(MAIL_OUTCOMES)), at: str, hops: u32 },
+  /** a mailbox that was full has room again: resend what waits for it */
+  mailRoom: { pid: str },
+  /** where is pid? (resend, and update's fallback) answered by every member */
+  locate: { qid: u32, pid: str },
+  located: { qid: u32, pid: str, where: json(oneOf(LOCATIONS)) },
+  /** pid is at `node` now ("" = it ended); ack 1: answer with locAck (update's link holders) */
+  locUpdate: { id: u32, pid: str, node: str, ack: u32 },
+  locAck: { id: u32 },
+  /** may process pid take this cluster-wide name? answered by every member */
+  nameClaim: { qid: u32, name: str, pid: str },
+  nameAnswer: { qid: u32, answer: json(oneOf(CLAIM_ANSWERS)) },
+  /** the claim of name by pid is over (taken or given up): drop its reservation */
+  nameRelease: { name: str, pid: str },
+  /** which process has this name? ("" = none here) */
+  nameQuery: { qid: u32, name: str },
+  nameReply: { qid: u32, pid: str },
+
+  // ---- a client's message to a process (migrant send) ----
+  /** client -> any node: deliver data to the process pid or name `to` */
+  sendRequest: { req: u32, to: str, data: bytes },
+  /** node -> client: delivered to pid after hops extra node hops in ms */
+  sendResult: { req: u32, pid: str, hops: u32, ms: f64 },
 };
 
 type Table = typeof MESSAGES;

@@ -15,9 +15,13 @@
 import { crc32 } from "node:zlib";
 import { SnapshotFormatError } from "../errors.js";
 import type { Snapshot } from "./snapshot.js";
+import { MAIL_STATE } from "../messaging/process-mail.js";
+import { FROZEN_STATE } from "../worker/messages.js";
+import { ShapeError } from "../net/shape.js";
 
 const MAGIC = Buffer.from("MIGRSNAP", "latin1");
-export const FORMAT = 1;
+/** 2: the header carries the mailbox (messages queued for the process, its send under way, its name). */
+export const FORMAT = 2;
 
 interface Header {
   pid: string;
@@ -26,6 +30,7 @@ interface Header {
   pendingOutput: string[];
   state: Snapshot["state"];
   memoryPages: number;
+  mail: Snapshot["mail"];
 }
 
 export function encodeSnapshot(s: Snapshot): Buffer {
@@ -36,6 +41,7 @@ export function encodeSnapshot(s: Snapshot): Buffer {
     pendingOutput: s.pendingOutput,
     state: s.state,
     memoryPages: s.memoryPages,
+    mail: s.mail,
   };
   const json = Buffer.from(JSON.stringify(header));
   const count = s.pages.indices.length;
@@ -120,14 +126,23 @@ export function decodeSnapshot(b: Buffer, what = "snapshot"): Snapshot {
   } catch {
     throw new SnapshotFormatError(`${what} is corrupted (unreadable header)`);
   }
+  let state: Snapshot["state"], mail: Snapshot["mail"];
+  try {
+    state = FROZEN_STATE.check(header.state, "state");
+    mail = MAIL_STATE.check(header.mail, "mail");
+  } catch (e) {
+    if (e instanceof ShapeError) throw new SnapshotFormatError(`${what} is corrupted (header ${e.message})`);
+    throw e;
+  }
   return {
     image: new Uint8Array(image),
     pid: header.pid,
     node: header.node,
     args: header.args,
     pendingOutput: header.pendingOutput,
-    state: header.state,
+    state,
     memoryPages: header.memoryPages,
+    mail,
     asyncify: new Uint8Array(asyncify),
     pages: { indices: new Uint32Array(new Uint8Array(indices).buffer), data: new Uint8Array(data) },
   };

@@ -3,6 +3,7 @@
 
 import type { FrozenState } from "../worker/messages.js";
 import type { PageSet } from "../memory/pages.js";
+import type { MailState } from "../messaging/process-mail.js";
 
 export interface Snapshot {
   /** the migratable module (the whole file, every variant) */
@@ -19,4 +20,6 @@ export interface Snapshot {
   /** the used part of the Asyncify buffer */
   asyncify: Uint8Array;
   pages: PageSet;
+  /** its mailbox: messages queued and not received, its send under way, its name */
+  mail: MailState;
 }

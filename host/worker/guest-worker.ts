@@ -10,6 +10,15 @@
 // is a freeze point too: the worker blocks in Atomics.wait on the wake word,
 // and an interrupt wakes it to unwind with the sleep's remaining time.
 //
+// Messages (send, recv) are freeze points of the same kind. The node keeps
+// the process's mailbox and puts each message, numbered, into the worker's
+// inbox port, read synchronously while the guest waits (inbox.ts). The worker
+// tells the node which message the guest took (`took`) and keeps its cursor
+// (last message received, last send completed, last sender) in the frozen
+// state. A send is one at a time: the guest waits until the node says it is in
+// the receiver's mailbox (or refused). Frozen while it waits, the same send is
+// waited for again after the rewind, never sent twice: the node carries it on.
+//
 // Resuming (in this worker after a cancelled freeze, or in a fresh worker on a
 // restored memory): set the globals, asyncify_start_rewind, and call the same
 // export again. Asyncify skips straight back down the saved call stack to the
@@ -23,8 +32,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import * as loader from "@assemblyscript/loader";
 import { ASYNC_DATA, CTRL, CTRL_FAULT_PAGE, CTRL_INTERRUPT, CTRL_WAKE, WASM_PAGE } from "../memory/layout.js";
-import type { FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit } from "./messages.js";
+import type { CallOp, FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit } from "./messages.js";
+import { Inbox, type Answer } from "./inbox.js";
 import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
+import { MAX_MESSAGE } from "../messaging/process-mail.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -43,6 +54,11 @@ let frozenSleep: number | null = null;
 let nested = 0;
 /** milliseconds spent inside the guest's exports in this worker (for benchmarks) */
 let runMs = 0;
+
+/** How long register and whereis wait for the node's answer. */
+const ASK_MS = 60_000;
+let askId = 0;
+const inbox = new Inbox(init.inbox, ctrl, interrupted);
 
 const send = (m: FromWorker) => port.postMessage(m);
 
@@ -123,6 +139,30 @@ function newString(s: string): number {
   }
 }
 
+const ARRAY_BUFFER_ID = 1; // idof<ArrayBuffer>()
+
+/** Allocates an ArrayBuffer in the guest holding `data`, pinned (as newString). */
+function newBuffer(data: Uint8Array): number {
+  nested++;
+  try {
+    const ptr = ext.__new(data.length, ARRAY_BUFFER_ID);
+    hostTouch(ptr, data.length, true);
+    new Uint8Array(memory.buffer, ptr, data.length).set(data);
+    ext.__pin(ptr);
+    return ptr;
+  } finally {
+    nested--;
+  }
+}
+
+/** A copy of the bytes of a guest ArrayBuffer (its size is in the object header). */
+function readBuffer(ptr: number): Uint8Array {
+  hostTouch(ptr - 4, 4, false);
+  const len = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+  hostTouch(ptr, len, false);
+  return new Uint8Array(memory.buffer, ptr, len).slice();
+}
+
 function readString(ptr: number): string {
   if (init.variant === "postcopy") {
     hostTouch(ptr - 4, 4, false);
@@ -131,25 +171,63 @@ function readString(ptr: number): string {
   return ext.__getString(ptr);
 }
 
-function sleep(ms: number): void {
+/** The deadline of a blocking call: a fresh one, or the remainder it was frozen with (-1: none). */
+function deadlineOf(ms: number): number {
   if (raw.asyncify_get_state?.() === REWINDING) {
     raw.asyncify_stop_rewind();
     ms = resumeSleep ?? 0;
     resumeSleep = null;
   }
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const left = deadline - performance.now();
-    if (left <= 0) return;
-    if (interrupted()) {
-      frozenSleep = left;
-      startUnwind();
-      return;
-    }
-    const seen = Atomics.load(ctrl, CTRL_WAKE);
-    if (interrupted()) continue;
-    Atomics.wait(ctrl, CTRL_WAKE, seen, left);
+  return ms < 0 ? Infinity : performance.now() + ms;
+}
+
+/** Unwinds from a blocking call, keeping the time it had left. */
+function freezeIn(deadline: number): void {
+  frozenSleep = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+  startUnwind();
+}
+
+function sleep(ms: number): void {
+  const deadline = deadlineOf(Math.max(0, ms));
+  if (inbox.wait(() => false, deadline) === "interrupted") freezeIn(deadline);
+}
+
+function recv(timeoutMs: number): number {
+  const deadline = deadlineOf(timeoutMs);
+  const r = inbox.waitForMessage(deadline);
+  if (r === "interrupted") freezeIn(deadline);
+  if (r !== "ready") return 0;
+  const m = inbox.take();
+  send({ t: "took", i: m.i });
+  return newBuffer(m.data);
+}
+
+function sendMessage(toPtr: number, dataPtr: number): number {
+  if (raw.asyncify_get_state?.() === REWINDING) {
+    // frozen while this send was under way: the node carried it on; wait for its outcome
+    raw.asyncify_stop_rewind();
+  } else {
+    const to = readString(toPtr);
+    const data = readBuffer(dataPtr);
+    if (data.length > MAX_MESSAGE) throw new GuestAbort(`send: a message of ${data.length} bytes is over the ${MAX_MESSAGE}-byte limit`);
+    inbox.beginSend();
+    send({ t: "send", n: inbox.cursor.sent + 1, to, data });
   }
+  if (inbox.waitForOutcome() === "interrupted") {
+    frozenSleep = null;
+    startUnwind();
+    return 0;
+  }
+  return inbox.endSend() ? 1 : 0;
+}
+
+/** Asks the node (register, whereis) and waits for the answer; not a freeze point (the node answers within a second or so). */
+function ask(op: CallOp, arg: string): Answer {
+  const id = ++askId;
+  send({ t: "call", id, op, arg });
+  const value = inbox.answer(id, performance.now() + ASK_MS);
+  if (value === undefined) throw new GuestAbort(`${op}: the node did not answer`);
+  return value;
 }
 
 const imports = {
@@ -168,6 +246,14 @@ const imports = {
   migrant: {
     print: (ptr: number) => send({ t: "out", line: readString(ptr) }),
     sleep,
+    send: sendMessage,
+    recv,
+    sender: () => newString(inbox.cursor.sender),
+    register: (name: number) => (ask("register", readString(name)) === true ? 1 : 0),
+    whereis(name: number) {
+      const pid = ask("whereis", readString(name));
+      return typeof pid === "string" ? newString(pid) : 0;
+    },
     now: () => Date.now(),
     pid: () => newString(init.pid),
     node: () => newString(init.node),
@@ -280,7 +366,13 @@ function run(): void {
         if (outcome === "kept") continue;
         send({
           t: "frozen",
-          state: { phase, globals: saveGlobals(), asyncUsed: asyncData[0] - layout.asyncStart, sleepRemaining: frozenSleep },
+          state: {
+            phase,
+            globals: saveGlobals(),
+            asyncUsed: asyncData[0] - layout.asyncStart,
+            sleepRemaining: frozenSleep,
+            mail: { ...inbox.cursor },
+          },
         });
         waitForOrders();
         return;
@@ -326,6 +418,7 @@ function resume(state: FrozenState): void {
   }
   phase = state.phase;
   resumeSleep = state.sleepRemaining;
+  inbox.cursor = { ...state.mail };
   loadGlobals(state.globals);
   asyncData[0] = layout.asyncStart + state.asyncUsed;
   asyncData[1] = layout.asyncEnd;

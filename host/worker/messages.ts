@@ -1,11 +1,27 @@
 // What a guest worker and the node's main thread say to each other.
 
 import { count, either, nullable, number, object, oneOf, record, string, type Shape } from "../net/shape.js";
+import type { MessagePort } from "node:worker_threads";
 import type { Layout } from "../memory/layout.js";
 import type { Variant } from "../instrument/variants.js";
 
 /** A global's value as it crosses threads and files (i64 as a decimal string; NaN, +-Infinity and -0 by name). */
 export type GlobalValue = number | string;
+
+/**
+ * Where a guest stands in its message traffic (kept by its worker; the node's
+ * copy of the mailbox is reconciled with it at every freeze).
+ */
+export interface MailCursor {
+  /** index of the last message the guest received (messages are numbered from 1 per process) */
+  received: number;
+  /** number of the last send that completed (sends are numbered from 1 per process) */
+  sent: number;
+  /** pid of the sender of the last message received ("" before the first) */
+  sender: string;
+}
+
+export const NO_MAIL: MailCursor = { received: 0, sent: 0, sender: "" };
 
 /** The execution state a frozen guest leaves besides its memory. */
 export interface FrozenState {
@@ -15,8 +31,9 @@ export interface FrozenState {
   globals: Record<string, GlobalValue>;
   /** bytes of the Asyncify buffer in use */
   asyncUsed: number;
-  /** remaining milliseconds of the sleep it was frozen in, or null */
+  /** remaining milliseconds of the sleep or recv it was frozen in (-1: a recv without a timeout), or null */
   sleepRemaining: number | null;
+  mail: MailCursor;
 }
 
 /** The shape a FrozenState received from elsewhere (a migration's handover) is checked against. */
@@ -24,7 +41,8 @@ export const FROZEN_STATE: Shape<FrozenState> = object({
   phase: oneOf(["start", "main"] as const),
   globals: record(either(number(), string, "a number or a decimal string")),
   asyncUsed: count,
-  sleepRemaining: nullable(number()),
+  sleepRemaining: nullable(number({ min: -1 })),
+  mail: object({ received: count, sent: count, sender: string }),
 });
 
 export interface WorkerInit {
@@ -43,7 +61,20 @@ export interface WorkerInit {
    * that only the pages that arrive count), and `go` costs no instantiation.
    */
   restore: "later" | "fresh" | null;
+  /** the node's side of the process's messages: ToInbox arrives here, read synchronously while the guest waits */
+  inbox: MessagePort;
 }
+
+/** What the node puts in a worker's inbox port (the worker reads it with receiveMessageOnPort while it waits). */
+export type ToInbox =
+  /** message number i of this process (the worker ignores any it has received or queued already) */
+  | { t: "msg"; i: number; from: string; data: Uint8Array }
+  /** send number n completed: delivered (ok) or refused */
+  | { t: "sent"; n: number; ok: boolean }
+  | { t: "answer"; id: number; value: string | boolean | null };
+
+/** The guest's requests that the node answers through the inbox (register, whereis). */
+export type CallOp = "register" | "whereis";
 
 export type FromWorker =
   | { t: "out"; line: string }
@@ -53,6 +84,11 @@ export type FromWorker =
   | { t: "exit"; code: number; error: string | null; runMs: number }
   | { t: "ready" }
   /** the guest is about to run again (epoch ms, for downtime) */
-  | { t: "resumed"; at: number };
+  | { t: "resumed"; at: number }
+  /** send number n (one at a time: the guest waits for its `sent`) */
+  | { t: "send"; n: number; to: string; data: Uint8Array }
+  /** the guest received message i: the node may drop it from the mailbox */
+  | { t: "took"; i: number }
+  | { t: "call"; id: number; op: CallOp; arg: string };
 
 export type ToWorker = { t: "continue" } | { t: "stop" } | { t: "go"; state: FrozenState };

@@ -4,12 +4,16 @@
 
 import type { Command } from "commander";
 import { STRATEGIES } from "../../migration/options.js";
+import { FORWARDING_MODES } from "../../cluster/forwarding/forwarding.js";
 import { count, millis } from "../flags.js";
 import { DEFAULT_RESULTS, WORKLOAD_NAMES } from "../../../bench/workloads.js";
 
 export function benchCommand(p: Command): void {
   p.command("bench")
-    .description("the downtime benchmark: two real nodes, each workload x strategy x memory size, with a report")
+    .description(
+      "the benchmark: downtime on two real nodes (each workload x strategy x memory size), overhead, " +
+        "and the four message forwarding mechanisms side by side on three; with a report",
+    )
     .option("--quick", "a few minutes: 64 MiB only, one run each, overhead measured once")
     .option("--workloads <list>", `comma-separated, of ${WORKLOAD_NAMES.join(",")} (default: all)`)
     .option("--strategies <list>", `comma-separated, of ${STRATEGIES.join(",")} (default: all)`)
@@ -18,6 +22,9 @@ export function benchCommand(p: Command): void {
     .option("--link [rate]", "run the nodes in two network namespaces joined by a veth capped at this rate (tc tbf; needs root)")
     .option("--delay <ms>", "with --link: added delay each way, where the kernel has netem", millis, 0.5)
     .option("--no-overhead", "skip the overhead and freeze-latency measurements")
+    .option("--no-messaging", "skip the messaging benchmark (the four forwarding mechanisms)")
+    .option("--messaging-only", "only the floor and the messaging benchmark")
+    .option("--forwarding <list>", `the messaging benchmark's mechanisms, comma-separated, of ${FORWARDING_MODES.join(",")} (default: all)`)
     .option("--out <dir>", "where to write the results", DEFAULT_RESULTS)
     .action(async (flags) => {
       const { benchFromFlags } = await import("../../../bench/options.js");

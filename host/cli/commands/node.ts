@@ -10,6 +10,9 @@ import { DEFAULT_MAX_FRAME } from "../../net/link.js";
 import { UsageError } from "../../errors.js";
 import { formatSize, GiB } from "../../text/size.js";
 import { count, size } from "../flags.js";
+import { FORWARDING_MODES, type ForwardingMode } from "../../cluster/forwarding/forwarding.js";
+import { DEFAULT_CAPACITY } from "../../messaging/process-mail.js";
+import { Option } from "commander";
 
 export interface NodeFlags {
   name: string;
@@ -21,6 +24,10 @@ export interface NodeFlags {
   maxProcs: number;
   maxMemory: number;
   heartbeat: number;
+  forwarding: ForwardingMode;
+  mailbox: number;
+  deliverTimeout: number;
+  updateWait: number;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
@@ -37,6 +44,24 @@ export function nodeCommand(p: Command): void {
     .option("--max-procs <n>", "most processes running at once", count("--max-procs"), 64)
     .option("--max-memory <size>", "most guest memory promised at once (sum of guests' maximum memory)", size("--max-memory"), 16 * GiB)
     .option("--heartbeat <ms>", "heartbeat interval; a node silent for 6 of them is down", count("--heartbeat"), 500)
+    .addOption(
+      new Option("--forwarding <mode>", "how messages reach a process that moved; the same on every node of a cluster")
+        .choices(FORWARDING_MODES)
+        .default("traversal"),
+    )
+    .option("--mailbox <n>", "messages a process's mailbox holds; a sender to a full one waits", count("--mailbox", 1), DEFAULT_CAPACITY)
+    .option(
+      "--deliver-timeout <ms>",
+      "a message that makes no progress this long is given up: its send returns false, and this node logs why",
+      count("--deliver-timeout", 1),
+      30_000,
+    )
+    .option(
+      "--update-wait <ms>",
+      "--forwarding update: how long a move waits for the nodes that must learn the new address",
+      count("--update-wait"),
+      1000,
+    )
     .action(async (f: NodeFlags) => {
       process.exitCode = await runNode(f);
     });
@@ -49,12 +74,20 @@ async function runNode(f: NodeFlags): Promise<number> {
     throw new UsageError(`a node without --secret-file listens on loopback only; give --secret-file to listen on ${f.host}`);
   }
   const log = (line: string) => process.stdout.write(line + "\n");
-  const node = new ClusterNode({ ...f, secret, heartbeatMs: f.heartbeat, log });
+  const node = new ClusterNode({
+    ...f,
+    secret,
+    heartbeatMs: f.heartbeat,
+    deliverTimeoutMs: f.deliverTimeout,
+    updateWaitMs: f.updateWait,
+    log,
+  });
   await node.start();
   log(
     `* node ${f.name} listening on ${node.url}` +
       (secret.length ? " (cluster secret required)" : " (no --secret-file: loopback only, no secret asked)") +
-      `; limits: ${f.maxProcs} processes, ${formatSize(f.maxMemory)} of guest memory, frames up to ${formatSize(f.maxFrame)}`,
+      `; limits: ${f.maxProcs} processes, ${formatSize(f.maxMemory)} of guest memory, frames up to ${formatSize(f.maxFrame)}` +
+      `; messages forwarded by ${f.forwarding}, mailboxes of ${f.mailbox}`,
   );
   return new Promise((resolve) => {
     let stopping = false;

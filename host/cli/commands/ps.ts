@@ -17,8 +17,18 @@ export function psCommand(p: Command): void {
       const state = (x: ProcInfo) => (x.state === "exited" || x.state === "trapped" ? `${x.state} (${x.code})` : x.state);
       stdio.out(
         table(
-          ["PID", "NODE", "STATE", "MEMORY", "UPTIME", "MIGRATIONS", "COMMAND"],
-          list.map((x) => [x.pid, x.node, state(x), formatSize(x.memory), ago(x.uptimeMs), x.migrations, [x.module, ...x.args].join(" ")]),
+          ["PID", "NAME", "NODE", "STATE", "MEMORY", "UPTIME", "MIGRATIONS", "MAILBOX", "COMMAND"],
+          list.map((x) => [
+            x.pid,
+            x.name ?? "-",
+            x.node,
+            state(x),
+            formatSize(x.memory),
+            ago(x.uptimeMs),
+            x.migrations,
+            x.mailbox,
+            [x.module, ...x.args].join(" "),
+          ]),
         ),
       );
     },

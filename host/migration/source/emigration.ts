@@ -9,7 +9,8 @@
 import type { MessageLink } from "../../net/link.js";
 import type { Image } from "../../image.js";
 import type { GuestProcess } from "../../process.js";
-import type { FrozenState } from "../../worker/messages.js";
+import type { FrozenState, MailCursor } from "../../worker/messages.js";
+import type { MailState } from "../../messaging/process-mail.js";
 import type { Layout } from "../../memory/layout.js";
 import { guestPages, splitZero } from "../../memory/pages.js";
 import { MigrantError } from "../../errors.js";
@@ -50,6 +51,13 @@ export interface EmigrationContext {
   seq(): number;
   /** the destination runs the process now: move it in the node's table */
   onHandover(): void;
+  /** the process's messages (cluster/messaging/post-office.ts) */
+  mail: {
+    /** it is frozen for the handover: hold its messages; resolves when it may resume at the destination */
+    leaving(): Promise<void>;
+    /** its mailbox as it travels, reconciled with what the frozen guest has taken */
+    travelling(cursor: MailCursor): MailState;
+  };
   progress(p: Progress): void;
   cancelled(): boolean;
   /** test hook: corrupt the data of this batch (1-based) after its checksum */
@@ -68,6 +76,8 @@ export class Emigration {
   frozenAt = 0;
   /** the destination runs the process: nothing to roll back any more */
   handedOver = false;
+  /** since the freeze for the handover: resolves when the process may resume at the destination (forwarding by update) */
+  mailReady: Promise<void> = Promise.resolve();
 
   constructor(readonly ctx: EmigrationContext) {
     this.layout = ctx.image.layout;
@@ -124,6 +134,7 @@ export class Emigration {
     const s = await this.process.freeze();
     if (!s) throw new MigrationFailed("the process ended before it could move");
     this.frozenAt = performance.now();
+    this.mailReady = this.ctx.mail.leaving();
     return s;
   }
 

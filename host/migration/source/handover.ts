@@ -1,7 +1,10 @@
 // The end every strategy shares: the process frozen here, the destination told
 // its execution state (migHandover: globals, the used Asyncify buffer, its
-// output line count, the memory size, and which pages it does not have yet),
-// the destination resuming it (migResumed), and this node letting it go.
+// output line count, its mailbox, the memory size, and which pages it does not
+// have yet), the destination resuming it (migResumed), and this node letting
+// it go. Messages for the process wait here from the freeze on and follow it
+// once it runs there (cluster/messaging/post-office.ts); with forwarding by
+// update, the handover also waits for the link holders' acknowledgements.
 //
 // stopAndCopy is the stop of total freezing and pre-copy: freeze, one last
 // round with what is left, hand over with every page there.
@@ -28,10 +31,11 @@ export async function handover(m: Emigration, state: FrozenState, absent: number
   const asyncify = new Uint8Array(proc.memory.buffer, L.asyncStart, state.asyncUsed).slice();
   // optional end-to-end check of every guest page (MIGRANT_VERIFY=1 on the source node)
   const verify = process.env.MIGRANT_VERIFY === "1" ? verifyDigests(new Uint8Array(proc.memory.buffer), L, absent, range) : null;
+  await m.mailReady;
   m.link.send({
     t: "migHandover",
     mid: m.ctx.mid,
-    state: { frozen: state, seq: m.ctx.seq(), verify },
+    state: { frozen: state, seq: m.ctx.seq(), verify, mail: m.ctx.mail.travelling(state.mail) },
     asyncify,
     memoryPages: memoryPages(proc.memory),
     absent: new Uint8Array(Uint32Array.from(absent).buffer),

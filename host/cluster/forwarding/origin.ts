@@ -1,0 +1,111 @@
+// Forwarding by asking the origin site: a pid names the node it was created
+// on (A.17 began on A), and that node keeps the current location of every
+// process created on it. Every message goes to the pid's origin, which
+// forwards it to where the process is (no hop when it runs there). When a
+// process leaves a node, that node tells the origin the new location
+// (`locUpdate`) before anything it held for the process follows: the link
+// keeps order, so the origin always knows before a message comes back to it.
+// When a process ends, its node tells the origin too, and the origin then
+// answers "ended" for it. After a restart the origin rebuilds its table from
+// the members' heartbeats, which list every process they run.
+//
+// Weakness: the origin is on the path of every message, and while it is down
+// no message reaches its processes, wherever they run: the sender's node
+// tries again until the origin is back, or until the delivery bound, then
+// gives up with an error that names the pid.
+
+import { originOf } from "../../messaging/addresses.js";
+import type { ProcInfo } from "../views.js";
+import type { Forwarding, ForwardingEnv, NextStep } from "./forwarding.js";
+
+/** Ended processes whose end the origin remembers (the oldest are forgotten). */
+const MAX_ENDED = 100_000;
+
+export class Origin implements Forwarding {
+  readonly mode = "origin";
+  /** for processes created here: the node each runs on, or "" once it has ended */
+  private readonly where = new Map<string, string>();
+  private ended_ = 0;
+
+  constructor(private readonly env: ForwardingEnv) {
+    env.router.on("node", "locUpdate", (_link, m) => {
+      // only for processes created here, and only to a node this cluster has (or "": it ended)
+      if (originOf(m.pid) === env.self && (m.node === "" || env.known(m.node))) this.set(m.pid, m.node);
+    });
+  }
+
+  private set(pid: string, node: string): void {
+    this.where.set(pid, node);
+    if (node !== "") return;
+    // forget the oldest ended processes beyond the bound
+    if (++this.ended_ <= MAX_ENDED) return;
+    for (const [p, n] of this.where) {
+      if (n !== "") continue;
+      this.where.delete(p);
+      this.ended_--;
+      break;
+    }
+  }
+
+  target(pid: string): string {
+    return originOf(pid);
+  }
+
+  notHere(pid: string): NextStep {
+    if (originOf(pid) !== this.env.self) return { forward: originOf(pid) };
+    const at = this.where.get(pid);
+    if (at === undefined || at === this.env.self) return { answer: "unknown" };
+    return at === "" ? { answer: "ended" } : { forward: at };
+  }
+
+  delivered(): void {}
+
+  reached(): void {}
+
+  /** The origin never returns a message; if it were, nobody else knows better. */
+  returned(): Promise<"unknown"> {
+    return Promise.resolve("unknown");
+  }
+
+  /** The origin is down: wait for it to be back (up to the bound), unless no such node was ever a member. */
+  unreachable(_pid: string, node: string): Promise<"unknown" | "unreachable"> {
+    return Promise.resolve(this.env.known(node) ? "unreachable" : "unknown");
+  }
+
+  created(pid: string): void {
+    this.where.set(pid, this.env.self);
+  }
+
+  beforeResume(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  left(pid: string, to: string): void {
+    this.tell(pid, to);
+  }
+
+  ended(pid: string): void {
+    this.tell(pid, "");
+  }
+
+  private tell(pid: string, node: string): void {
+    const origin = originOf(pid);
+    if (origin === this.env.self) return this.set(pid, node);
+    // if the origin is down it learns from heartbeats once it is back
+    if (this.env.sendTo(origin, { t: "locUpdate", id: 0, pid, node, ack: 0 })) this.env.control();
+  }
+
+  /**
+   * Fills in the location of processes of ours that a member runs: after a
+   * restart the table is rebuilt, and a location at a node that is down (it
+   * died before it could tell us) is corrected. A heartbeat never overrides a
+   * location an up node told us: it may be older than that.
+   */
+  heard(member: string, procs: ProcInfo[]): void {
+    for (const p of procs) {
+      if (p.state !== "running" || p.node !== member || originOf(p.pid) !== this.env.self) continue;
+      const at = this.where.get(p.pid);
+      if (at === undefined || (at !== "" && at !== member && at !== this.env.self && !this.env.isUp(at))) this.where.set(p.pid, member);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+// Forwarding by link traversal: when a process leaves a node, the node keeps a
+// forwarding link (pid -> where it went); what arrives for it during the
+// handover waits at the node and follows the process. A message for a process
+// that is not here follows the link; where it is delivered, every node it
+// passed through is told where the process is now (`locUpdate`), so the chain
+// is shortened once it has been followed, and the sender's node sends there
+// directly next time.
+//
+// Weakness: a node in the chain that is down (or restarted, and so forgot its
+// links) breaks it: a message waits at the node before it ("stuck") and is
+// tried again until the delivery bound, then the sender's node gives up with
+// an error naming the pid. Links are kept in a bounded cache.
+
+import { CachedForwarding } from "./cached.js";
+import type { ForwardingEnv, NextStep } from "./forwarding.js";
+
+export class Traversal extends CachedForwarding {
+  readonly mode = "traversal";
+
+  constructor(env: ForwardingEnv) {
+    super(env);
+    env.router.on("node", "locUpdate", (_link, m) => {
+      if (m.node && m.node !== env.self && env.known(m.node)) this.cache.set(m.pid, m.node);
+    });
+  }
+
+  notHere(pid: string): NextStep {
+    const next = this.cache.get(pid);
+    return next && next !== this.env.self ? { forward: next } : { answer: "unknown" };
+  }
+
+  /** Every node the message passed through now links straight to here. */
+  override reached(pid: string, path: string[]): void {
+    for (const node of new Set(path)) {
+      if (node === this.env.self) continue;
+      if (this.env.sendTo(node, { t: "locUpdate", id: 0, pid, node: this.env.self, ack: 0 })) this.env.control();
+    }
+  }
+
+  /** The chain is broken there: wait for the node to be back (up to the bound), unless no such node was ever a member. */
+  override unreachable(_pid: string, node: string): Promise<"unknown" | "unreachable"> {
+    return Promise.resolve(this.env.known(node) ? "unreachable" : "unknown");
+  }
+
+  /** A traversal node never returns a message; if one is, there is no chain to follow. */
+  override returned(): Promise<"unknown"> {
+    return Promise.resolve("unknown");
+  }
+}
