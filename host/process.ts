@@ -66,6 +66,8 @@ export class GuestProcess {
   private finish!: (s: ExitStatus) => void;
   private isReady!: () => void;
   private wasResumed!: (at: number) => void;
+  private notReady!: (e: Error) => void;
+  private notResumed!: (e: Error) => void;
 
   private constructor(
     readonly image: Image | null,
@@ -93,8 +95,17 @@ export class GuestProcess {
     this.ctrl = new Int32Array(memory.buffer, CTRL, 16);
     if (restore) this.state = "prepared";
     this.exited = new Promise((r) => (this.finish = r));
-    this.ready = new Promise((r) => (this.isReady = r));
-    this.resumed = new Promise((r) => (this.wasResumed = r));
+    // both reject if the worker ends first (whoever waits is told; nobody waiting is no unhandled rejection)
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.isReady = resolve;
+      this.notReady = reject;
+    });
+    this.resumed = new Promise<number>((resolve, reject) => {
+      this.wasResumed = resolve;
+      this.notResumed = reject;
+    });
+    this.ready.catch(() => undefined);
+    this.resumed.catch(() => undefined);
     this.worker = new Worker(WORKER_SCRIPT, { workerData: init, transferList: [channel.port2] });
     this.worker.on("message", (m: FromWorker) => this.onMessage(m));
     this.worker.on("error", (e) => this.end({ outcome: "trapped", code: 1, error: `worker failed: ${e.message}` }));
@@ -353,6 +364,9 @@ export class GuestProcess {
     this.state = "ended";
     this.waiter?.resolve(null);
     this.waiter = null;
+    const why = new ProcessStateError(`process ${this.pid} ended (${s.error ?? `exit code ${s.code}`}) before it ran here`);
+    this.notReady(why);
+    this.notResumed(why);
     this.finish(s);
     this.inbox.close();
     void this.worker.terminate();

@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAIL_STATE, ProcessMail } from "../host/messaging/process-mail.js";
+import { CLIENT_SENDER, MAIL_STATE, MAX_BYTES, ProcessMail } from "../host/messaging/process-mail.js";
 import { decodeSnapshot, encodeSnapshot } from "../host/snapshot/codec.js";
 import { SnapshotFormatError } from "../host/errors.js";
 import { LocalMail } from "../host/messaging/local-mail.js";
@@ -17,15 +17,17 @@ import { lines, migrant } from "./processes.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const word = (b: string) => Buffer.from(b, "base64").toString();
+/** a sender id per pid, as a process's mailbox would have made it */
+const sid = (pid: string) => `sid-of-${pid}`;
 
 describe("the mailbox", () => {
   it("takes each message of a sender once: a copy (a resend, the same send from the sender's new node) is a dup", () => {
     const m = new ProcessMail(8);
-    expect(m.accept("A.1", 1, bytes("a"), "A")).toBe("delivered");
-    expect(m.accept("A.1", 1, bytes("a"), "B")).toBe("dup");
-    expect(m.accept("B.4", 1, bytes("x"), "B")).toBe("delivered");
-    expect(m.accept("A.1", 2, bytes("b"), "B")).toBe("delivered");
-    expect(m.accept("A.1", 2, bytes("b"), "A")).toBe("dup");
+    expect(m.accept("A.1", sid("A.1"), 1, bytes("a"), "A")).toBe("delivered");
+    expect(m.accept("A.1", sid("A.1"), 1, bytes("a"), "B")).toBe("dup");
+    expect(m.accept("B.4", sid("B.4"), 1, bytes("x"), "B")).toBe("delivered");
+    expect(m.accept("A.1", sid("A.1"), 2, bytes("b"), "B")).toBe("delivered");
+    expect(m.accept("A.1", sid("A.1"), 2, bytes("b"), "A")).toBe("dup");
     expect(m.depth).toBe(3);
     expect(m.state().inbox.map((l) => [l.i, l.from, word(l.data)])).toEqual([
       [1, "A.1", "a"],
@@ -37,19 +39,19 @@ describe("the mailbox", () => {
 
   it("is bounded: full refuses without taking, and the nodes that were told so hear once that there is room", () => {
     const m = new ProcessMail(2);
-    m.accept("A.1", 1, bytes("1"), "A");
-    m.accept("A.1", 2, bytes("2"), "A");
-    expect(m.accept("A.1", 3, bytes("3"), "A")).toBe("full");
-    expect(m.accept("C.9", 1, bytes("z"), "C")).toBe("full");
-    expect(m.has("A.1", 3)).toBe(false); // not taken: it comes again
+    m.accept("A.1", sid("A.1"), 1, bytes("1"), "A");
+    m.accept("A.1", sid("A.1"), 2, bytes("2"), "A");
+    expect(m.accept("A.1", sid("A.1"), 3, bytes("3"), "A")).toBe("full");
+    expect(m.accept("C.9", sid("C.9"), 1, bytes("z"), "C")).toBe("full");
+    expect(m.has(sid("A.1"), 3)).toBe(false); // not taken: it comes again
     expect(m.took(1).sort()).toEqual(["A", "C"]);
     expect(m.took(2)).toEqual([]); // told once
-    expect(m.accept("A.1", 3, bytes("3"), "A")).toBe("delivered");
+    expect(m.accept("A.1", sid("A.1"), 3, bytes("3"), "A")).toBe("delivered");
   });
 
   it("at a freeze, drops what the guest took and the send it saw end", () => {
     const m = new ProcessMail();
-    for (const n of [1, 2, 3]) m.accept("A.1", n, bytes(String(n)), "A");
+    for (const n of [1, 2, 3]) m.accept("A.1", sid("A.1"), n, bytes(String(n)), "A");
     const out = m.send(5, "B.2", bytes("q"));
     m.complete(out, true);
     m.reconcile({ received: 2, sent: 5, sender: "A.1" });
@@ -62,15 +64,49 @@ describe("the mailbox", () => {
 
   it("travels whole: messages, what it took from whom, its send under way, its name, its link holders", () => {
     const m = new ProcessMail(16);
-    m.accept("A.1", 7, bytes("hello"), "A");
+    m.accept("A.1", sid("A.1"), 7, bytes("hello"), "A");
     m.send(3, "kv", bytes("get k"));
     m.name = "ring-1";
     const state = MAIL_STATE.check(JSON.parse(JSON.stringify(m.state())), "mail");
     const back = new ProcessMail(16, state);
     expect(back.state()).toEqual(m.state());
-    expect(back.accept("A.1", 7, bytes("hello"), "A")).toBe("dup");
+    expect(back.accept("A.1", sid("A.1"), 7, bytes("hello"), "A")).toBe("dup");
     expect(back.name).toBe("ring-1");
     expect(back.pending?.n).toBe(3);
+  });
+});
+
+describe("who a sender is", () => {
+  it("knows a sender by its sender id, not its pid: a pid handed out again after a restart starts afresh", () => {
+    const m = new ProcessMail(8);
+    expect(m.accept("C.1", "first-life", 1, bytes("a"), "C")).toBe("delivered");
+    expect(m.accept("C.1", "second-life", 1, bytes("b"), "C")).toBe("delivered");
+    expect(m.depth).toBe(2);
+  });
+
+  it("keeps clients' one-off senders apart: thousands of `migrant send`s never make it forget a process", () => {
+    const m = new ProcessMail(100_000);
+    m.accept("A.1", sid("A.1"), 5, bytes("p"), "A");
+    for (let i = 0; i < 12_000; i++) m.accept(`client-${i}@A`, `${CLIENT_SENDER}${i}`, 1, bytes("c"), "A");
+    expect(m.accept("A.1", sid("A.1"), 5, bytes("p"), "A")).toBe("dup");
+    expect(m.has(`${CLIENT_SENDER}11999`, 1)).toBe(true);
+    expect(m.has(`${CLIENT_SENDER}0`, 1)).toBe(false); // the oldest clients are forgotten first
+  });
+
+  it("tells a node refused for bytes when there is room, and keeps waiters across a freeze", () => {
+    const m = new ProcessMail(10);
+    m.accept("A.1", sid("A.1"), 1, new Uint8Array(MAX_BYTES - 10), "A");
+    expect(m.accept("B.1", sid("B.1"), 1, new Uint8Array(100), "B")).toBe("full"); // over the bytes, not the count
+    m.reconcile({ received: 0, sent: 0, sender: "" });
+    expect(m.took(1)).toEqual(["B"]);
+  });
+
+  it("lets go of what an ended process did not receive, but still knows a copy", () => {
+    const m = new ProcessMail(8);
+    m.accept("A.1", sid("A.1"), 1, bytes("x".repeat(1000)), "A");
+    m.ended();
+    expect(m.depth).toBe(0);
+    expect(m.has(sid("A.1"), 1)).toBe(true);
   });
 });
 

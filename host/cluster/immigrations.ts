@@ -123,14 +123,17 @@ export class Immigrations {
         if (variant !== "plain") proc.settling = immigration.settled.then(() => this.backToPlain(proc));
       },
       onDiscarded: (reason) => {
-        this.post.notArriving(m.pid);
         this.event(`incoming migration of ${m.pid} from ${link.peer} dropped: ${reason}`);
         this.incoming.delete(key);
       },
     });
     entry.immigration = immigration;
     // arrived with every page, or gone: nothing more comes for it
-    void immigration.settled.then(() => this.incoming.get(key) === entry && this.incoming.delete(key));
+    void immigration.settled.then(() => {
+      if (this.incoming.get(key) === entry) this.incoming.delete(key);
+      // however it ended (arrived, discarded, its source gone): nothing more waits for it here
+      this.post.notArriving(m.pid);
+    });
     await immigration.proc.ready;
     link.send({ t: "migAccept", mid: m.mid });
   }
@@ -146,6 +149,7 @@ export class Immigrations {
       if (!gp?.running) return;
       const next = await gp.toVariant("plain");
       if (next && proc.process === gp) this.table.adopt(proc, next);
+      else if (next && next !== gp) await next.kill("its process has another worker now");
     } catch (e) {
       this.event(`process ${proc.info.pid} keeps its post-copy variant: ${(e as Error).message}`);
     } finally {

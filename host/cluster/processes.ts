@@ -162,6 +162,7 @@ export class ProcessTable {
 
   /** Makes `gp` the process's worker and records how it ends (unless it is let go: migrated or switched). */
   adopt(proc: Proc, gp: GuestProcess): void {
+    if (proc.process === gp) return; // already its worker (a rollback that kept it)
     proc.process = gp;
     proc.mail.attach(gp);
     const pid = proc.info.pid;

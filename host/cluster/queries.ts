@@ -4,6 +4,7 @@
 // member asked has answered, when `enough` says an answer settles it, or after
 // its time; a member whose link closes meanwhile counts as silent.
 
+import { randomInt } from "node:crypto";
 import type { Message } from "../net/protocol.js";
 import type { Peers } from "./peers.js";
 
@@ -21,7 +22,8 @@ interface Open<A> {
 
 export class Queries<A> {
   private readonly open = new Map<number, Open<A>>();
-  private qid = 0;
+  /** from a random start, so that an answer to a question of an earlier run of this node is not taken for one now */
+  private qid = randomInt(2 ** 31);
 
   constructor(private readonly peers: Peers) {
     peers.onGone((peer) => {
@@ -33,7 +35,7 @@ export class Queries<A> {
   ask(build: (qid: number) => Message, ms: number, enough: (a: A) => boolean = () => false): Promise<Answers<A>> {
     const links = this.peers.membership.links();
     const answers = new Map<string, A>();
-    const qid = ++this.qid;
+    const qid = (this.qid = (this.qid + 1) % 2 ** 32);
     return new Promise((resolve) => {
       const q: Open<A> = {
         waiting: new Set(links.map((l) => l.peer)),

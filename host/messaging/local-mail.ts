@@ -58,7 +58,7 @@ export class LocalMail {
   private deliver(n: number, to: string, data: Uint8Array): void {
     const out = this.mail.pending!;
     if (!this.isMe(to)) return this.mail.complete(out, false);
-    const r = this.mail.accept(this.pid, n, data, "local");
+    const r = this.mail.accept(this.pid, this.mail.sid, n, data, "local");
     // a process alone whose own mailbox is full could wait for ever: refuse instead
     if (r === "full") this.note(`process ${this.pid}: a message to itself does not fit its full mailbox; send returns false`);
     this.mail.complete(out, r !== "full");

@@ -10,7 +10,12 @@
 // receiver needs only the highest number it accepted from each sender: a
 // message numbered at or below it is a copy (a resend after a lost
 // acknowledgement, or the same send driven again by the sender's new node
-// after a migration) and is acknowledged without being queued again.
+// after a migration) and is acknowledged without being queued again. A sender
+// is known by its sender id (`sid`: random, made when the process is made,
+// and it travels with it), not by its pid: a pid handed out again by a node
+// restarted under its old name must not have its messages taken for copies.
+// A client's one-off sends (`migrant send`, ids "client-...") are kept apart,
+// in a smaller set, so that many of them never push a process out.
 //
 // The mailbox is bounded (`capacity` messages, MAX_BYTES bytes): a message that
 // does not fit is answered "full" and not taken; its sender's node keeps it
@@ -24,6 +29,7 @@
 // worker's cursor (MailCursor) says exactly what the guest has taken
 // (reconcile); the rest travels.
 
+import { randomBytes } from "node:crypto";
 import type { GuestProcess } from "../process.js";
 import type { MailCursor } from "../worker/messages.js";
 import { array, boolean, count, nullable, object, record, string, type Shape } from "../net/shape.js";
@@ -36,6 +42,13 @@ export const MAX_BYTES = 16 << 20;
 export const DEFAULT_CAPACITY = 256;
 /** Senders a mailbox remembers the last number of (the oldest is forgotten first). */
 const MAX_SENDERS = 10_000;
+/** Clients (`migrant send`) a mailbox remembers, apart from the processes. */
+const MAX_CLIENTS = 1_000;
+/** What a client's sender id begins with. */
+export const CLIENT_SENDER = "client-";
+
+/** A new sender id: 128 random bits, so that two never meet. */
+export const newSenderId = (prefix = ""): string => prefix + randomBytes(16).toString("hex");
 
 export interface Letter {
   /** its number in this process's mailbox (from 1) */
@@ -56,6 +69,8 @@ export type Acceptance = "delivered" | "dup" | "full";
 
 /** The mailbox as it travels (JSON; message bytes in base64). */
 export interface MailState {
+  /** this process's sender id */
+  sid: string;
   next: number;
   inbox: Array<{ i: number; from: string; data: string }>;
   seen: Record<string, number>;
@@ -65,6 +80,7 @@ export interface MailState {
 }
 
 export const MAIL_STATE: Shape<MailState> = object({
+  sid: string,
   next: count,
   inbox: array(object({ i: count, from: string, data: string })),
   seen: record(count),
@@ -80,7 +96,11 @@ export class ProcessMail {
   private inbox: Letter[] = [];
   private bytes = 0;
   private next = 1;
+  /** the highest number taken from each sender (processes; clients apart), by sender id */
   private readonly seen = new Map<string, number>();
+  private readonly clients = new Map<string, number>();
+  /** this process's sender id (its messages are known by it) */
+  readonly sid: string;
   /** the send under way (kept, with its outcome, until the guest has it) */
   pending: Outgoing | null = null;
   /** nodes that have sent to this process */
@@ -95,11 +115,12 @@ export class ProcessMail {
     readonly capacity = DEFAULT_CAPACITY,
     state?: MailState,
   ) {
+    this.sid = state?.sid ?? newSenderId();
     if (!state) return;
     this.next = state.next;
     this.inbox = state.inbox.map((l) => ({ i: l.i, from: l.from, data: unb64(l.data) }));
     this.bytes = this.inbox.reduce((a, l) => a + l.data.length, 0);
-    for (const [from, n] of Object.entries(state.seen)) this.seen.set(from, n);
+    for (const [src, n] of Object.entries(state.seen)) this.senders(src).set(src, n);
     const p = state.pending;
     this.pending = p && { n: p.n, to: p.to, data: unb64(p.data), result: p.result };
     for (const h of state.holders) this.holders.add(h);
@@ -115,25 +136,31 @@ export class ProcessMail {
     return this.inbox.length >= this.capacity || this.bytes >= MAX_BYTES;
   }
 
-  /** Whether message n of `from` has been accepted already. */
-  has(from: string, n: number): boolean {
-    return n <= (this.seen.get(from) ?? 0);
+  private senders(src: string): Map<string, number> {
+    return src.startsWith(CLIENT_SENDER) ? this.clients : this.seen;
+  }
+
+  /** Whether message n of sender `src` has been accepted already. */
+  has(src: string, n: number): boolean {
+    return n <= (this.senders(src).get(src) ?? 0);
   }
 
   /**
-   * Takes message n of `from` (sent through node `via`) unless it is a copy
-   * or does not fit; a message taken goes to the guest's inbox at once.
+   * Takes message n of sender `src` (the process `from`, through node `via`)
+   * unless it is a copy or does not fit; a message taken goes to the guest's
+   * inbox at once.
    */
-  accept(from: string, n: number, data: Uint8Array, via: string): Acceptance {
+  accept(from: string, src: string, n: number, data: Uint8Array, via: string): Acceptance {
     this.holders.add(via);
-    if (this.has(from, n)) return "dup";
+    if (this.has(src, n)) return "dup";
     if (this.inbox.length > 0 && (this.full || this.bytes + data.length > MAX_BYTES)) {
       this.waiters.add(via);
       return "full";
     }
-    this.seen.delete(from);
-    this.seen.set(from, n);
-    if (this.seen.size > MAX_SENDERS) this.seen.delete(this.seen.keys().next().value!);
+    const seen = this.senders(src);
+    seen.delete(src);
+    seen.set(src, n);
+    if (seen.size > (seen === this.clients ? MAX_CLIENTS : MAX_SENDERS)) seen.delete(seen.keys().next().value!);
     const letter = { i: this.next++, from, data };
     this.inbox.push(letter);
     this.bytes += data.length;
@@ -146,12 +173,23 @@ export class ProcessMail {
    * to tell that there is room now (those that were told "full"), once.
    */
   took(i: number): string[] {
-    const wasFull = this.full;
-    while (this.inbox.length && this.inbox[0].i <= i) this.bytes -= this.inbox.shift()!.data.length;
-    if (!wasFull || this.full || this.waiters.size === 0) return [];
+    this.drop(i);
+    if (this.full || this.waiters.size === 0) return [];
     const tell = [...this.waiters];
     this.waiters.clear();
     return tell;
+  }
+
+  private drop(i: number): void {
+    while (this.inbox.length && this.inbox[0].i <= i) this.bytes -= this.inbox.shift()!.data.length;
+  }
+
+  /** The process has ended: what it did not receive is let go; what it took from whom is kept (a late copy is a dup). */
+  ended(): void {
+    this.inbox = [];
+    this.bytes = 0;
+    this.pending = null;
+    this.worker = null;
   }
 
   /** The guest began send number n. */
@@ -176,16 +214,17 @@ export class ProcessMail {
 
   /** At a freeze: what the guest has taken and which sends it has seen end, exactly. */
   reconcile(cursor: MailCursor): void {
-    this.took(cursor.received);
+    this.drop(cursor.received);
     if (this.pending && this.pending.n <= cursor.sent) this.pending = null;
   }
 
   state(): MailState {
     const p = this.pending;
     return {
+      sid: this.sid,
       next: this.next,
       inbox: this.inbox.map((l) => ({ i: l.i, from: l.from, data: b64(l.data) })),
-      seen: Object.fromEntries(this.seen),
+      seen: Object.fromEntries([...this.seen, ...this.clients]),
       pending: p && { n: p.n, to: p.to, data: b64(p.data), result: p.result },
       holders: [...this.holders],
       name: this.name,

@@ -20,7 +20,10 @@ export interface ProcessDescription {
   /** its linear memory now, in Wasm pages */
   memoryPages: number;
   strategy: Strategy;
-  /** its registered name: taken on the destination from the start, so that nobody else can claim it meanwhile */
+  /**
+   * its registered name when the migration began: the destination answers for it while the process
+   * arrives (the source answers for it until the handover; one registered meanwhile travels in its mailbox)
+   */
   name: string | null;
 }
 

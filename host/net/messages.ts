@@ -112,12 +112,15 @@ export const MESSAGES = {
 
   // ---- messages between processes, node <-> node (cluster/messaging/, cluster/forwarding/) ----
   /**
-   * a message from process `from` (its send number n) to process `to`, on its way; replyTo is the
-   * sender's node, which numbers its attempts (id); path: the nodes it has passed through
+   * a message from process `from` (sender id src, its send number n) to process `to`, on its way;
+   * replyTo is the sender's node, which numbers its attempts (id); path: the nodes it has passed through
    */
-  mail: { id: u32, from: str, n: u32, to: str, replyTo: str, hops: u32, path: json(array(string)), data: bytes },
-  /** the outcome of attempt id, to the sender's node; `at`: the node that answered (for "stuck": the node it cannot reach) */
-  mailAck: { id: u32, to: str, outcome: json(oneOf(MAIL_OUTCOMES)), at: str, hops: u32 },
+  mail: { id: u32, from: str, src: str, n: u32, to: str, replyTo: str, hops: u32, path: json(array(string)), data: bytes },
+  /**
+   * the outcome of attempt id (of message n of sender src to `to`), to the sender's node; `at`: the node
+   * that answered (for "stuck": the node it cannot reach)
+   */
+  mailAck: { id: u32, src: str, n: u32, to: str, outcome: json(oneOf(MAIL_OUTCOMES)), at: str, hops: u32 },
   /** a mailbox that was full has room again: resend what waits for it */
   mailRoom: { pid: str },
   /** where is pid? (resend, and update's fallback) answered by every member */

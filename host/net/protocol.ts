@@ -23,7 +23,10 @@ import { ShapeError, type Shape } from "./shape.js";
 
 export { MESSAGES, MESSAGE_TYPES, type Message, type MessageOf, type MessageType } from "./messages.js";
 
-/** 2: error frames carry a code; procsQuery/procsReply; JSON fields have shapes. */
+/**
+ * 2: error frames carry a code; procsQuery/procsReply; JSON fields have shapes.
+ * 3: messages between processes (mail ... sendResult); join says its forwarding mode, members the pid counter.
+ */
 export const PROTOCOL_VERSION = 3;
 const HEADER = 6;
 const NUMBER_BYTES = { u32: 4, i32: 4, f64: 8 } as const;

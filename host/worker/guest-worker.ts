@@ -221,7 +221,11 @@ function sendMessage(toPtr: number, dataPtr: number): number {
   return inbox.endSend() ? 1 : 0;
 }
 
-/** Asks the node (register, whereis) and waits for the answer; not a freeze point (the node answers within a second or so). */
+/**
+ * Asks the node (register, whereis) and waits for the answer. Not a freeze
+ * point: whereis takes a round of the members (a second at most); a register
+ * that races others for a name may take longer, and a freeze waits for it.
+ */
 function ask(op: CallOp, arg: string): Answer {
   const id = ++askId;
   send({ t: "call", id, op, arg });

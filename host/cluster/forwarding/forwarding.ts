@@ -19,10 +19,11 @@
 //
 // Each is a class behind this one interface, used by the post office
 // (messaging/post-office.ts: the receiving side), the deliveries (the sending
-// side) and the migrations (left, beforeResume). None of them can lose,
-// duplicate or reorder a message: that is the mailbox's numbering (see
-// messaging/process-mail.ts); a mechanism only decides where a message goes
-// next, and a wrong guess costs a hop or a return, never a message.
+// side) and the migrations (left, beforeResume). Exactly once and in order is
+// not theirs to keep: that is the mailbox's numbering and the hold during a
+// handover (messaging/process-mail.ts, post-office.ts); a mechanism only
+// decides where a message goes next, and a wrong guess costs a hop, a return
+// or (a node down) a wait up to the delivery bound, never a copy or an order.
 
 import type { Message } from "../../net/protocol.js";
 import type { ProcInfo } from "../views.js";
@@ -32,6 +33,14 @@ import type { MailOutcome } from "../messaging/outcomes.js";
 
 export const FORWARDING_MODES = ["resend", "origin", "traversal", "update"] as const;
 export type ForwardingMode = (typeof FORWARDING_MODES)[number];
+
+/**
+ * How long after its start a node takes a pid it cannot place for one it has
+ * not heard of yet (it answers "stuck": try again) rather than for none at all
+ * ("unknown"): a restarted node hears every member's heartbeat as it joins.
+ */
+export const WARM_UP_MS = 3000;
+export const warmingUp = (startedAt: number): boolean => performance.now() - startedAt < WARM_UP_MS;
 
 /** What a node without the process does with a message for it: pass it on, or answer. */
 export type NextStep = { forward: string } | { answer: MailOutcome };
@@ -46,6 +55,8 @@ export interface ForwardingEnv {
   isUp(node: string): boolean;
   /** whether this node has ever had a member of that name */
   known(node: string): boolean;
+  /** the member whose last heartbeat lists `pid` running, if one does (a hint: heartbeats are late) */
+  reportedAt(pid: string): string | null;
   /** one more control message sent (the counter the benchmark compares) */
   control(): void;
   locator: Locator;

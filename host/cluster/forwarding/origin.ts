@@ -16,7 +16,7 @@
 
 import { originOf } from "../../messaging/addresses.js";
 import type { ProcInfo } from "../views.js";
-import type { Forwarding, ForwardingEnv, NextStep } from "./forwarding.js";
+import { warmingUp, type Forwarding, type ForwardingEnv, type NextStep } from "./forwarding.js";
 
 /** Ended processes whose end the origin remembers (the oldest are forgotten). */
 const MAX_ENDED = 100_000;
@@ -26,6 +26,7 @@ export class Origin implements Forwarding {
   /** for processes created here: the node each runs on, or "" once it has ended */
   private readonly where = new Map<string, string>();
   private ended_ = 0;
+  private readonly startedAt = performance.now();
 
   constructor(private readonly env: ForwardingEnv) {
     env.router.on("node", "locUpdate", (_link, m) => {
@@ -54,7 +55,7 @@ export class Origin implements Forwarding {
   notHere(pid: string): NextStep {
     if (originOf(pid) !== this.env.self) return { forward: originOf(pid) };
     const at = this.where.get(pid);
-    if (at === undefined || at === this.env.self) return { answer: "unknown" };
+    if (at === undefined || at === this.env.self) return { answer: warmingUp(this.startedAt) ? "stuck" : "unknown" };
     return at === "" ? { answer: "ended" } : { forward: at };
   }
 

@@ -6,16 +6,20 @@
 // is shortened once it has been followed, and the sender's node sends there
 // directly next time.
 //
-// Weakness: a node in the chain that is down (or restarted, and so forgot its
-// links) breaks it: a message waits at the node before it ("stuck") and is
-// tried again until the delivery bound, then the sender's node gives up with
-// an error naming the pid. Links are kept in a bounded cache.
+// Weakness: a node in the chain that is down breaks it: a message waits at the
+// node before it ("stuck") and is tried again until the delivery bound, then
+// the sender's node gives up with an error naming the pid. A node that has no
+// link for a pid (it restarted and forgot its links, or the bounded cache let
+// the link go) follows the members' heartbeats instead, which list where each
+// process runs; failing that it says "unknown" (or "stuck" just after it
+// started, while it may not have heard every member).
 
 import { CachedForwarding } from "./cached.js";
-import type { ForwardingEnv, NextStep } from "./forwarding.js";
+import { warmingUp, type ForwardingEnv, type NextStep } from "./forwarding.js";
 
 export class Traversal extends CachedForwarding {
   readonly mode = "traversal";
+  private readonly startedAt = performance.now();
 
   constructor(env: ForwardingEnv) {
     super(env);
@@ -25,8 +29,9 @@ export class Traversal extends CachedForwarding {
   }
 
   notHere(pid: string): NextStep {
-    const next = this.cache.get(pid);
-    return next && next !== this.env.self ? { forward: next } : { answer: "unknown" };
+    const next = this.cache.get(pid) ?? this.env.reportedAt(pid);
+    if (next && next !== this.env.self) return { forward: next };
+    return { answer: warmingUp(this.startedAt) ? "stuck" : "unknown" };
   }
 
   /** Every node the message passed through now links straight to here. */

@@ -12,13 +12,14 @@
 // that is unreachable then keeps the old address; its next message is
 // returned, and it locates the process as in resend.
 
+import { randomInt } from "node:crypto";
 import { CachedForwarding } from "./cached.js";
 import type { ForwardingEnv, NextStep } from "./forwarding.js";
 
 export class Update extends CachedForwarding {
   readonly mode = "update";
   private readonly acks = new Map<number, () => void>();
-  private nextId = 0;
+  private nextId = randomInt(2 ** 31);
 
   constructor(env: ForwardingEnv) {
     super(env);
@@ -48,24 +49,25 @@ export class Update extends CachedForwarding {
   override async beforeResume(pid: string, to: string, holders: string[]): Promise<void> {
     const { self } = this.env;
     this.cache.set(pid, to);
-    const waiting: Array<{ node: string; acked: Promise<boolean> }> = [];
+    const waiting: Array<{ node: string; id: number; acked: Promise<boolean> }> = [];
     for (const node of new Set(holders)) {
       if (node === self || node === to) continue;
       const id = ++this.nextId;
       const acked = new Promise<boolean>((r) => this.acks.set(id, () => r(true)));
       if (!this.env.sendTo(node, { t: "locUpdate", id, pid, node: to, ack: 1 })) {
         this.acks.delete(id);
-        waiting.push({ node, acked: Promise.resolve(false) });
+        waiting.push({ node, id, acked: Promise.resolve(false) });
         continue;
       }
       this.env.control();
-      waiting.push({ node, acked });
+      waiting.push({ node, id, acked });
     }
     if (!waiting.length) return;
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<false>((r) => (timer = setTimeout(() => r(false), this.env.updateWaitMs)));
     const answered = await Promise.all(waiting.map((w) => Promise.race([w.acked, bound])));
     clearTimeout(timer);
+    for (const w of waiting) this.acks.delete(w.id); // a late answer is not waited for any more
     const silent = waiting.filter((_, i) => !answered[i]).map((w) => w.node);
     if (silent.length) {
       this.env.event(

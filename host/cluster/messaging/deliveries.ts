@@ -16,17 +16,24 @@
 //     ROOM_RETRY_MS), then tries again: flow control, never a loss;
 //   - "stuck" (a node on the way is unreachable) or no link to the first node:
 //     it tries again after a pause that doubles up to BACKOFF_MAX_MS;
-//   - "held" (the receiver is in a handover): it waits, the message goes on by itself;
+//   - "held" (the receiver is in a handover): the copy held goes on when the
+//     handover is over; it sends again only after HELD_RETRY_MS;
+//   - "refused" (a process's message to itself into its own full mailbox: it
+//     could never make room): the send returns false;
 //   - "ended" or "unknown": the send returns false (a name is looked up once
 //     more first: another process may have taken it).
 // A delivery that makes no progress (no answer that shows the receiver alive:
 // delivered, full, held) for the delivery bound (`--deliver-timeout`) is given
 // up: the send returns false and the node logs an error that names the pid.
+// An answer counts only if it names the message (sender id, number, receiver)
+// as well as the attempt: attempt ids start at a random number on every start
+// of the node, and a copy held somewhere may be answered long after.
 //
 // A process has at most one send under way. When it leaves this node its
 // delivery here is dropped: its new node drives the same send (same number)
 // again, and the receiver takes whichever copy comes first.
 
+import { randomInt } from "node:crypto";
 import type { MessageOf } from "../../net/protocol.js";
 import { PID } from "../../messaging/addresses.js";
 import type { Forwarding } from "../forwarding/forwarding.js";
@@ -42,6 +49,8 @@ const ROOM_RETRY_MS = 500;
 const HELD_RETRY_MS = 5000;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
+/** Attempts of one delivery whose answers are still taken (older ones are forgotten). */
+const KEEP_ATTEMPTS = 32;
 
 export interface DeliveryEnv {
   self: string;
@@ -72,6 +81,8 @@ interface Delivery {
   /** whose send it is: a pid, or a client's id (dropped together when that process leaves) */
   owner: string;
   from: string;
+  /** the sender id its receiver knows it by */
+  src: string;
   n: number;
   to: string;
   /** the name it was sent to, if it was */
@@ -95,17 +106,18 @@ interface Delivery {
 export class Deliveries {
   private readonly byId = new Map<number, Delivery>();
   private readonly live = new Set<Delivery>();
-  private nextId = 0;
+  private nextId = randomInt(2 ** 31);
 
   constructor(private readonly env: DeliveryEnv) {}
 
-  /** Sends `data` from `from` (its send number n) to a pid or a name; resolves once it is delivered or cannot be. */
-  post(owner: string, from: string, n: number, to: string, data: Uint8Array): Promise<Sent> {
+  /** Sends `data` from `from` (sender id src, its send number n) to a pid or a name; resolves once it is delivered or cannot be. */
+  post(owner: string, from: string, src: string, n: number, to: string, data: Uint8Array): Promise<Sent> {
     return new Promise((done) => {
       const now = performance.now();
       const d: Delivery = {
         owner,
         from,
+        src,
         n,
         to,
         name: PID.test(to) ? null : to,
@@ -124,9 +136,10 @@ export class Deliveries {
       };
       this.live.add(d);
       if (d.name === null) return this.aim(d, to);
-      void this.env.names
-        .resolve(d.name)
-        .then((pid) => (pid === null ? this.finish(d, false, 0, `no process is named ${to}`) : this.aim(d, pid)));
+      this.env.names.resolve(d.name).then(
+        (pid) => (pid === null ? this.finish(d, false, 0, `no process is named ${to}`) : this.aim(d, pid)),
+        (e: Error) => this.finish(d, false, 0, `looking up ${to} failed: ${e.message}`),
+      );
     });
   }
 
@@ -142,15 +155,18 @@ export class Deliveries {
     if (!this.live.has(d)) return;
     this.clearTimer(d);
     if (performance.now() - d.progress > this.env.deliverTimeoutMs) return this.giveUp(d);
-    const id = ++this.nextId;
+    const id = (this.nextId = (this.nextId + 1) % 2 ** 32);
     d.current = id;
+    d.waitingRoom = false;
     d.ids.push(id);
     this.byId.set(id, d);
+    if (d.ids.length > KEEP_ATTEMPTS) this.byId.delete(d.ids.shift()!);
     d.timer = setTimeout(() => this.again(d, `no answer from node ${d.target}`), ATTEMPT_MS);
     const frame: MessageOf<"mail"> = {
       t: "mail",
       id,
       from: d.from,
+      src: d.src,
       n: d.n,
       to: d.to,
       replyTo: this.env.self,
@@ -185,7 +201,7 @@ export class Deliveries {
   /** An answer to one of this node's attempts. */
   onAck(m: MessageOf<"mailAck">): void {
     const d = this.byId.get(m.id);
-    if (!d || !this.live.has(d)) return;
+    if (!d || !this.live.has(d) || m.src !== d.src || m.n !== d.n || m.to !== d.to) return;
     const current = m.id === d.current;
     switch (m.outcome) {
       case "delivered":
@@ -195,6 +211,8 @@ export class Deliveries {
       case "ended":
       case "unknown":
         return this.notThere(d, m.outcome);
+      case "refused":
+        return this.finish(d, false, 0, `process ${d.to} cannot take a message from itself while its mailbox is full`);
       case "full":
         if (!current) return;
         d.progress = performance.now();
@@ -222,7 +240,12 @@ export class Deliveries {
     where: Promise<string | "ended" | "unknown" | "unreachable">,
     why: string,
   ): Promise<void> {
-    const next = await where;
+    let next: string;
+    try {
+      next = await where;
+    } catch (e) {
+      return this.later(d, `${why} (and finding it failed: ${(e as Error).message})`);
+    }
     if (!this.live.has(d)) return;
     if (next === "ended" || next === "unknown") return this.notThere(d, next);
     if (next === "unreachable" || next === from) return this.later(d, why);
@@ -236,7 +259,10 @@ export class Deliveries {
     if (d.name === null || d.looked) return this.finish(d, false, 0, why);
     d.looked = true;
     this.env.names.forget(d.name);
-    void this.env.names.whereis(d.name).then((pid) => (pid !== null && pid !== d.to ? this.aim(d, pid) : this.finish(d, false, 0, why)));
+    this.env.names.whereis(d.name).then(
+      (pid) => (pid !== null && pid !== d.to ? this.aim(d, pid) : this.finish(d, false, 0, why)),
+      () => this.finish(d, false, 0, why),
+    );
   }
 
   /** The receiver's mailbox has room again: what waits for it goes now. */

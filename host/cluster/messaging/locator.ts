@@ -1,7 +1,8 @@
 // Locating a process: every up member is asked where the process is (`locate`)
 // and says "here", "arriving" (a migration to it is under way: it holds the
 // message until the process is there), "ended", or "none". The first "here"
-// or "arriving" settles it. Resending locates a process after every return;
+// settles it; "arriving" is taken only if no member has it running (the
+// process may run on at its source for a whole pre-copy). Resending locates a process after every return;
 // update does so when a holder missed an update.
 //
 // "Nobody has it" is said only after asking twice, a moment apart: a process
@@ -42,15 +43,21 @@ export class Locator {
   }
 
   async locate(pid: string): Promise<Located> {
-    const found = (w: Location) => w === "here" || w === "arriving";
     for (let round = 0; round < 2; round++) {
       if (round) await new Promise((r) => setTimeout(r, AGAIN_MS));
       const mine = this.where(pid);
-      if (found(mine)) return { node: this.self };
+      if (mine === "here") return { node: this.self };
       for (let i = this.peers.membership.links().length; i > 0; i--) this.control();
-      const { answers, silent } = await this.queries.ask((qid) => ({ t: "locate", qid, pid }), LOCATE_MS, found);
-      for (const [node, w] of answers) if (found(w)) return { node };
-      if (mine === "ended" || [...answers.values()].includes("ended")) return "ended";
+      // "here" settles it at once; "arriving" only if nobody has it running (it may be in pre-copy for a while)
+      const { answers, silent } = await this.queries.ask(
+        (qid) => ({ t: "locate", qid, pid }),
+        LOCATE_MS,
+        (w) => w === "here",
+      );
+      const all: Array<[string, Location]> = [[this.self, mine], ...answers];
+      const at = all.find(([, w]) => w === "here") ?? all.find(([, w]) => w === "arriving");
+      if (at) return { node: at[0] };
+      if (all.some(([, w]) => w === "ended")) return "ended";
       if (silent.length) return "unreachable";
     }
     return "unknown";

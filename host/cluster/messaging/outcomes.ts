@@ -12,8 +12,10 @@
  *   moved      the node asked no longer runs it (returned, in resend and update): locate it, send again
  *   stuck      it cannot go on now: node `at` (the next on its way) is unreachable; tried again until the bound
  *   held       the process is in a handover: the message waits at its node and goes on when the handover is over
+ *   refused    it can never be taken: a process's message to itself while its own mailbox is full
+ *              (it cannot receive while it waits in send): send returns false
  */
-export const MAIL_OUTCOMES = ["delivered", "dup", "full", "ended", "unknown", "moved", "stuck", "held"] as const;
+export const MAIL_OUTCOMES = ["delivered", "dup", "full", "ended", "unknown", "moved", "stuck", "held", "refused"] as const;
 export type MailOutcome = (typeof MAIL_OUTCOMES)[number];
 
 /** Where a node says a process is: here, arriving here (a migration under way), ended here, or not here. */

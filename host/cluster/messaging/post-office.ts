@@ -24,12 +24,11 @@
 // the process had under way when it froze is driven again by its new node;
 // the receiver takes it once.
 
-import { randomBytes } from "node:crypto";
 import type { MessageOf } from "../../net/protocol.js";
 import type { Message } from "../../net/protocol.js";
 import { RequestError } from "../../errors.js";
 import type { GuestProcess, MailRequest } from "../../process.js";
-import { MAX_MESSAGE, type MailState, type Outgoing } from "../../messaging/process-mail.js";
+import { CLIENT_SENDER, MAX_MESSAGE, newSenderId, type MailState, type Outgoing } from "../../messaging/process-mail.js";
 import type { MailCursor } from "../../worker/messages.js";
 import { createForwarding } from "../forwarding/create.js";
 import type { Forwarding, ForwardingMode } from "../forwarding/forwarding.js";
@@ -47,6 +46,17 @@ export const MAX_HOPS = 16;
 /** Longest pid, name or sender id a message may carry. */
 const MAX_ADDRESS = 200;
 
+/**
+ * Messages held for a process in a handover: it is leaving this node (frozen
+ * for the handover) or arriving at it (from migBegin until it runs here; its
+ * name, if it has one, is answered for meanwhile).
+ */
+interface Gate {
+  kind: "leaving" | "arriving";
+  name: string | null;
+  held: Array<MessageOf<"mail">>;
+}
+
 export interface PostOfficeOptions {
   self: string;
   forwarding: ForwardingMode;
@@ -62,12 +72,8 @@ export class PostOffice {
   readonly forwarding: Forwarding;
   readonly names: Names;
   private readonly deliveries: Deliveries;
-  /** messages held for a process in a handover, by pid */
-  private readonly gates = new Map<string, Array<MessageOf<"mail">>>();
-  /** processes frozen to leave this node (their gate is closed) */
-  private readonly leavingNow = new Set<string>();
-  /** processes arriving at this node: pid -> their registered name */
-  private readonly arrivingNow = new Map<string, string | null>();
+  /** processes in a handover, by pid */
+  private readonly gates = new Map<string, Gate>();
 
   constructor(
     private readonly o: PostOfficeOptions,
@@ -83,6 +89,7 @@ export class PostOffice {
       sendTo: this.sendTo,
       isUp: (n: string) => !!peers.membership.up(n),
       known: (n: string) => n === o.self || peers.membership.members.has(n),
+      reportedAt: (pid: string) => peers.membership.processes().find((p) => p.pid === pid && p.state === "running")?.node ?? null,
       control,
       locator,
     };
@@ -98,6 +105,7 @@ export class PostOffice {
     table.onMail = (proc, m, gp) => this.fromGuest(proc, m, gp);
     table.onStarted((proc) => this.forwarding.created(proc.info.pid));
     table.onEnded((proc) => {
+      proc.mail.ended();
       this.deliveries.cancel(proc.info.pid);
       this.forwarding.ended(proc.info.pid);
     });
@@ -118,7 +126,7 @@ export class PostOffice {
 
   /** A mail frame from a peer, its values checked where they enter. */
   private checked(m: MessageOf<"mail">, peer: string): MessageOf<"mail"> {
-    const long = [m.from, m.to, m.replyTo, ...m.path].find((s) => s.length > MAX_ADDRESS);
+    const long = [m.from, m.src, m.to, m.replyTo, ...m.path].find((s) => s.length > MAX_ADDRESS);
     if (long !== undefined) throw new Error(`a message with an address of ${long.length} characters (at most ${MAX_ADDRESS})`);
     if (m.data.length > MAX_MESSAGE) throw new Error(`a message of ${m.data.length} bytes (at most ${MAX_MESSAGE}) from node ${peer}`);
     if (m.path.length > MAX_HOPS || m.hops > MAX_HOPS) throw new Error(`a message that claims ${m.hops} hops (at most ${MAX_HOPS})`);
@@ -153,15 +161,21 @@ export class PostOffice {
   /** Drives a process's send under way to its end; the guest hears the outcome. */
   private drive(proc: Proc, out: Outgoing): void {
     const pid = proc.info.pid;
-    void this.deliveries.post(pid, pid, out.n, out.to, out.data).then((s) => proc.mail.complete(out, s.ok));
+    this.deliveries.post(pid, pid, proc.mail.sid, out.n, out.to, out.data).then(
+      (s) => proc.mail.complete(out, s.ok),
+      (e: Error) => {
+        this.o.event(`send ${out.n} of ${pid} failed: ${e.message}; it returns false`);
+        proc.mail.complete(out, false);
+      },
+    );
   }
 
   /** `migrant send`: a message from a client, through this node. */
   private async clientSend(link: { send(m: Message): void }, m: MessageOf<"sendRequest">): Promise<void> {
     if (m.data.length > MAX_MESSAGE) throw new RequestError("bad-request", `a message may have at most ${MAX_MESSAGE} bytes`);
     if (m.to.length === 0 || m.to.length > MAX_ADDRESS) throw new RequestError("bad-request", "give a pid (A.17) or a registered name");
-    const from = `client-${randomBytes(4).toString("hex")}@${this.o.self}`;
-    const s: Sent = await this.deliveries.post(from, from, 1, m.to, m.data);
+    const from = newSenderId(CLIENT_SENDER) + `@${this.o.self}`;
+    const s: Sent = await this.deliveries.post(from, from, from, 1, m.to, m.data);
     if (!s.ok) throw new RequestError("no-such-process", s.why ?? `no process ${m.to}`);
     link.send({ t: "sendResult", req: m.req, pid: s.pid!, hops: s.hops, ms: s.ms });
   }
@@ -171,15 +185,20 @@ export class PostOffice {
   /** A message for a process: take it here, hold it, pass it on, or answer why not. */
   receive(f: MessageOf<"mail">): void {
     const pid = f.to;
-    const held = this.gates.get(pid);
-    if (held) {
-      held.push(f);
+    const gate = this.gates.get(pid);
+    if (gate) {
+      gate.held.push(f);
       return this.ack(f, "held");
     }
     const proc = this.table.get(pid);
     if (proc) {
-      if (proc.info.state !== "running") return this.ack(f, proc.mail.has(f.from, f.n) ? "dup" : "ended");
-      const r = proc.mail.accept(f.from, f.n, f.data, f.replyTo);
+      if (proc.info.state !== "running") return this.ack(f, proc.mail.has(f.src, f.n) ? "dup" : "ended");
+      const r = proc.mail.accept(f.from, f.src, f.n, f.data, f.replyTo);
+      if (r === "full" && f.src === proc.mail.sid) {
+        // it waits in this very send: it could never make room
+        this.o.event(`process ${pid} sent itself a message while its mailbox is full; its send returns false`);
+        return this.ack(f, "refused");
+      }
       if (r === "delivered") {
         this.counters.delivered++;
         this.counters.hops += f.hops;
@@ -203,14 +222,14 @@ export class PostOffice {
 
   /** Answers the sender's node (directly, wherever the message went on the way). */
   private ack(f: MessageOf<"mail">, outcome: MailOutcome, at = this.o.self): void {
-    const m: MessageOf<"mailAck"> = { t: "mailAck", id: f.id, to: f.to, outcome, at, hops: f.hops };
+    const m: MessageOf<"mailAck"> = { t: "mailAck", id: f.id, src: f.src, n: f.n, to: f.to, outcome, at, hops: f.hops };
     if (f.replyTo === this.o.self) this.deliveries.onAck(m);
     else this.sendTo(f.replyTo, m);
   }
 
   /** Where this node says a process is (the locator's answer). */
   private where(pid: string): Location {
-    if (this.arrivingNow.has(pid)) return "arriving";
+    if (this.gates.get(pid)?.kind === "arriving") return "arriving";
     const p = this.table.get(pid);
     if (!p) return "none";
     return p.info.state === "running" ? "here" : "ended";
@@ -219,7 +238,7 @@ export class PostOffice {
   /** The live (or arriving) process here that has `name`. */
   private holder(name: string): string | null {
     for (const p of this.table.running()) if (p.mail.name === name) return p.info.pid;
-    for (const [pid, n] of this.arrivingNow) if (n === name) return pid;
+    for (const [pid, g] of this.gates) if (g.kind === "arriving" && g.name === name) return pid;
     return null;
   }
 
@@ -232,8 +251,7 @@ export class PostOffice {
    */
   leaving(proc: Proc, to: string): Promise<void> {
     const pid = proc.info.pid;
-    this.leavingNow.add(pid);
-    if (!this.gates.has(pid)) this.gates.set(pid, []);
+    if (!this.gates.has(pid)) this.gates.set(pid, { kind: "leaving", name: null, held: [] });
     return this.forwarding.beforeResume(pid, to, [...proc.mail.holders]);
   }
 
@@ -246,41 +264,39 @@ export class PostOffice {
   /** The process runs at `to` now (it has left the table here): what waited for it follows it. */
   left(pid: string, to: string): void {
     this.counters.departures++;
-    this.leavingNow.delete(pid);
     this.deliveries.cancel(pid);
     this.forwarding.left(pid, to);
-    this.open(pid);
+    this.open(pid, "leaving");
   }
 
-  /** The migration failed before the handover: the process runs on here, with what waited for it. */
+  /** The migration ended without a handover (or after it: then nothing is held): the process runs on here, with what waited. */
   stayed(pid: string): void {
-    if (this.leavingNow.delete(pid)) this.open(pid);
+    this.open(pid, "leaving");
   }
 
   /** A migration of `pid` to this node began: messages for it wait until it runs here. */
   arriving(pid: string, name: string | null): void {
-    this.arrivingNow.set(pid, name);
-    if (!this.gates.has(pid)) this.gates.set(pid, []);
+    this.gates.set(pid, { kind: "arriving", name, held: [] });
   }
 
   /** The process runs here now: a send it had under way goes on from here, and what waited for it is taken. */
   arrived(proc: Proc): void {
-    const pid = proc.info.pid;
-    this.arrivingNow.delete(pid);
     const p = proc.mail.pending;
     if (p && p.result === null) this.drive(proc, p);
-    this.open(pid);
+    this.open(proc.info.pid, "arriving");
   }
 
-  /** The migration to this node failed: what waited here goes where the mechanism says. */
+  /** The migration to this node is over without the process (or with it: then this does nothing): what waited goes on. */
   notArriving(pid: string): void {
-    if (this.arrivingNow.delete(pid)) this.open(pid);
+    this.open(pid, "arriving");
   }
 
-  private open(pid: string): void {
-    const held = this.gates.get(pid) ?? [];
+  /** Opens the gate of `pid` if it is one of `kind`: what it held is received again, in order. */
+  private open(pid: string, kind: Gate["kind"]): void {
+    const gate = this.gates.get(pid);
+    if (gate?.kind !== kind) return;
     this.gates.delete(pid);
-    for (const f of held) this.receive(f);
+    for (const f of gate.held) this.receive(f);
   }
 
   /** Stops every delivery (the node is stopping). */
