@@ -90,6 +90,7 @@ const frozen = fc.record({
 });
 
 const mailState = fc.record({
+  sid: text,
   next: count,
   inbox: fc.array(fc.record({ i: count, from: text, data: fc.base64String() }), { maxLength: 3 }),
   seen: fc.dictionary(key, count, { maxKeys: 4 }),

@@ -167,6 +167,6 @@ export class Emigrations {
     this.view.departedTo({ ...this.table.info(proc), node: to, migrations: proc.info.migrations + 1 });
     for (const w of proc.watchers) w.send({ t: "moved", pid, node: to, url });
     proc.watchers.clear();
-    this.post.left(pid, to);
+    this.post.left(pid, to, proc.info.migrations + 1);
   }
 }

@@ -136,6 +136,7 @@ export class ClusterNode {
       this.clients.delete(link);
       this.processes.unwatch(link);
       this.requests.clientGone(link);
+      this.post.clientGone(link);
     });
     link.on("message", (m: Message) => this.router.route("client", link, m));
   }

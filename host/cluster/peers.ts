@@ -20,6 +20,9 @@ import { Membership } from "./membership.js";
 import type { Router } from "./router.js";
 import type { HeartbeatState, MemberAddress } from "./views.js";
 
+/** What a node's name must look like (the CLI checks --name the same way). */
+export const NODE_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
 /** A member silent for this many heartbeats is down. */
 export const SILENT_BEATS = 6;
 
@@ -109,11 +112,12 @@ export class Peers {
       return;
     }
     const existing = this.membership.members.get(msg.name);
-    const refusal =
-      msg.name === this.o.name || existing?.state === "up"
+    const refusal = !NODE_NAME.test(msg.name)
+      ? "a node name is 1-32 letters, digits, - or _"
+      : msg.name === this.o.name || existing?.state === "up"
         ? `a node named ${msg.name} is already in the cluster`
         : msg.forwarding !== this.o.forwarding
-          ? `node ${msg.name} forwards messages by ${msg.forwarding}, but this cluster forwards by ${this.o.forwarding}: ` +
+          ? `node ${msg.name} forwards messages by ${msg.forwarding.slice(0, 40)}, but this cluster forwards by ${this.o.forwarding}: ` +
             `start it with --forwarding ${this.o.forwarding}`
           : null;
     if (refusal) {

@@ -79,6 +79,13 @@ export class ProcessTable {
     };
   }
 
+  /** Whether this node has handed out `pid` (or, as far as it heard, did in an earlier life). */
+  issued(pid: string): boolean {
+    if (originOf(pid) !== this.node) return false;
+    const k = Number(pid.slice(this.node.length + 1));
+    return Number.isSafeInteger(k) && k >= 1 && k <= this.counter;
+  }
+
   /**
    * A pid of this node's name seen elsewhere (a heartbeat, a member's word at
    * our join, after a restart): never hand out a pid again, even one whose

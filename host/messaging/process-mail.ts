@@ -42,6 +42,8 @@ export const MAX_BYTES = 16 << 20;
 export const DEFAULT_CAPACITY = 256;
 /** Senders a mailbox remembers the last number of (the oldest is forgotten first). */
 const MAX_SENDERS = 10_000;
+/** Nodes a mailbox remembers as having sent to it (link holders). */
+const MAX_HOLDERS = 1_000;
 /** Clients (`migrant send`) a mailbox remembers, apart from the processes. */
 const MAX_CLIENTS = 1_000;
 /** What a client's sender id begins with. */
@@ -146,15 +148,15 @@ export class ProcessMail {
   }
 
   /**
-   * Takes message n of sender `src` (the process `from`, through node `via`)
-   * unless it is a copy or does not fit; a message taken goes to the guest's
-   * inbox at once.
+   * Takes message n of sender `src` (the process `from`, through node `via`;
+   * "" if that is no member) unless it is a copy or does not fit; a message
+   * taken goes to the guest's inbox at once.
    */
   accept(from: string, src: string, n: number, data: Uint8Array, via: string): Acceptance {
-    this.holders.add(via);
+    if (via && this.holders.size < MAX_HOLDERS) this.holders.add(via);
     if (this.has(src, n)) return "dup";
     if (this.inbox.length > 0 && (this.full || this.bytes + data.length > MAX_BYTES)) {
-      this.waiters.add(via);
+      if (via) this.waiters.add(via);
       return "full";
     }
     const seen = this.senders(src);

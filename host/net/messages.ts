@@ -126,8 +126,11 @@ export const MESSAGES = {
   /** where is pid? (resend, and update's fallback) answered by every member */
   locate: { qid: u32, pid: str },
   located: { qid: u32, pid: str, where: json(oneOf(LOCATIONS)) },
-  /** pid is at `node` now ("" = it ended); ack 1: answer with locAck (update's link holders) */
-  locUpdate: { id: u32, pid: str, node: str, ack: u32 },
+  /**
+   * pid is at `node` now ("" = it ended), having moved `epoch` times (an older update is ignored);
+   * ack 1: answer with locAck (update's link holders)
+   */
+  locUpdate: { id: u32, pid: str, node: str, epoch: u32, ack: u32 },
   locAck: { id: u32 },
   /** may process pid take this cluster-wide name? answered by every member */
   nameClaim: { qid: u32, name: str, pid: str },

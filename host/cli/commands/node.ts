@@ -5,6 +5,7 @@
 
 import type { Command } from "commander";
 import { ClusterNode } from "../../cluster/node.js";
+import { NODE_NAME } from "../../cluster/peers.js";
 import { readSecret } from "../../net/auth.js";
 import { DEFAULT_MAX_FRAME } from "../../net/link.js";
 import { UsageError } from "../../errors.js";
@@ -68,7 +69,7 @@ export function nodeCommand(p: Command): void {
 }
 
 async function runNode(f: NodeFlags): Promise<number> {
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(f.name)) throw new UsageError(`--name "${f.name}": use 1-32 letters, digits, - or _`);
+  if (!NODE_NAME.test(f.name)) throw new UsageError(`--name "${f.name}": use 1-32 letters, digits, - or _`);
   const secret = readSecret(f.secretFile ?? process.env.MIGRANT_SECRET_FILE);
   if (secret.length === 0 && !LOOPBACK.test(f.host)) {
     throw new UsageError(`a node without --secret-file listens on loopback only; give --secret-file to listen on ${f.host}`);

@@ -3,7 +3,7 @@
 // where every process starts) and which learns from every delivery and every
 // departure. Each mechanism overrides what it does differently.
 
-import { originOf } from "../../messaging/addresses.js";
+import { PID, originOf } from "../../messaging/addresses.js";
 import type { ProcInfo } from "../views.js";
 import type { Forwarding, ForwardingEnv, ForwardingMode, NextStep } from "./forwarding.js";
 import { LocationCache } from "./location-cache.js";
@@ -24,7 +24,7 @@ export abstract class CachedForwarding implements Forwarding {
     this.cache.set(pid, at);
   }
 
-  reached(_pid: string, _path: string[]): void {}
+  reached(_pid: string, _path: string[], _epoch: number): void {}
 
   /** Locates the process anew (resend's way, and update's fallback). */
   async returned(pid: string, _by: string): Promise<string | "ended" | "unknown" | "unreachable"> {
@@ -41,15 +41,24 @@ export abstract class CachedForwarding implements Forwarding {
 
   created(_pid: string): void {}
 
-  beforeResume(_pid: string, _to: string, _holders: string[]): Promise<void> {
+  beforeResume(_pid: string, _to: string, _holders: string[], _epoch: number): Promise<void> {
     return Promise.resolve();
   }
 
-  left(pid: string, to: string): void {
-    this.cache.set(pid, to);
+  left(pid: string, to: string, epoch: number): void {
+    this.cache.set(pid, to, epoch);
   }
 
-  ended(_pid: string): void {}
+  ended(_pid: string, _epoch: number): void {}
+
+  forget(pid: string): void {
+    this.cache.delete(pid);
+  }
+
+  /** A location update from a peer: taken if it names a pid and a member, and is not older than what is known. */
+  protected updated(pid: string, node: string, epoch: number): boolean {
+    return PID.test(pid) && node !== this.env.self && this.env.known(node) && this.cache.set(pid, node, epoch);
+  }
 
   heard(_member: string, _procs: ProcInfo[]): void {}
 }

@@ -57,6 +57,8 @@ export interface ForwardingEnv {
   known(node: string): boolean;
   /** the member whose last heartbeat lists `pid` running, if one does (a hint: heartbeats are late) */
   reportedAt(pid: string): string | null;
+  /** whether this node handed out `pid` (in this life or, as far as it has heard, an earlier one) */
+  issued(pid: string): boolean;
   /** one more control message sent (the counter the benchmark compares) */
   control(): void;
   locator: Locator;
@@ -73,8 +75,8 @@ export interface Forwarding {
   notHere(pid: string): NextStep;
   /** The sender's node heard the message was delivered at `at`. */
   delivered(pid: string, at: string): void;
-  /** The message was delivered here after passing the nodes of `path` (traversal shortens the chain). */
-  reached(pid: string, path: string[]): void;
+  /** The message was delivered here, to a process that has moved `epoch` times, after passing the nodes of `path` (traversal shortens the chain). */
+  reached(pid: string, path: string[], epoch: number): void;
   /** Node `by` returned a message for `pid` ("moved"): the node to try next, or why it cannot go anywhere. */
   returned(pid: string, by: string): Promise<string | "ended" | "unknown" | "unreachable">;
   /**
@@ -85,12 +87,14 @@ export interface Forwarding {
   unreachable(pid: string, node: string): Promise<string | "ended" | "unknown" | "unreachable">;
   /** A process created here. */
   created(pid: string): void;
-  /** The process is frozen to leave for `to`: what must happen before it resumes there (update: tell `holders`). */
-  beforeResume(pid: string, to: string, holders: string[]): Promise<void>;
-  /** The process has left this node for `to` (its new node runs it). */
-  left(pid: string, to: string): void;
-  /** The process ended here. */
-  ended(pid: string): void;
+  /** The process is frozen to leave for `to`, its move number `epoch`: what must happen before it resumes there (update: tell `holders`). */
+  beforeResume(pid: string, to: string, holders: string[], epoch: number): Promise<void>;
+  /** The process has left this node for `to` (its new node runs it), its move number `epoch`. */
+  left(pid: string, to: string, epoch: number): void;
+  /** The process ended here, after `epoch` moves. */
+  ended(pid: string, epoch: number): void;
+  /** A message for `pid` went round more than MAX_HOPS nodes: what this node believes of it is wrong, forget it. */
+  forget(pid: string): void;
   /** A member's heartbeat listed these processes (origin rebuilds its table from them after a restart). */
   heard(member: string, procs: ProcInfo[]): void;
 }

@@ -14,38 +14,25 @@
 // tries again until the origin is back, or until the delivery bound, then
 // gives up with an error that names the pid.
 
-import { originOf } from "../../messaging/addresses.js";
+import { PID, originOf } from "../../messaging/addresses.js";
 import type { ProcInfo } from "../views.js";
 import { warmingUp, type Forwarding, type ForwardingEnv, type NextStep } from "./forwarding.js";
+import { LocationCache } from "./location-cache.js";
 
-/** Ended processes whose end the origin remembers (the oldest are forgotten). */
-const MAX_ENDED = 100_000;
+/** Processes whose location (or end) an origin remembers; the one heard of least recently is forgotten first. */
+const MAX_PROCESSES = 1_000_000;
 
 export class Origin implements Forwarding {
   readonly mode = "origin";
   /** for processes created here: the node each runs on, or "" once it has ended */
-  private readonly where = new Map<string, string>();
-  private ended_ = 0;
+  private readonly where = new LocationCache(MAX_PROCESSES);
   private readonly startedAt = performance.now();
 
   constructor(private readonly env: ForwardingEnv) {
     env.router.on("node", "locUpdate", (_link, m) => {
-      // only for processes created here, and only to a node this cluster has (or "": it ended)
-      if (originOf(m.pid) === env.self && (m.node === "" || env.known(m.node))) this.set(m.pid, m.node);
+      // only for a pid handed out here, to a node this cluster has (or "": it ended), not older than what is known
+      if (PID.test(m.pid) && env.issued(m.pid) && (m.node === "" || env.known(m.node))) this.where.set(m.pid, m.node, m.epoch);
     });
-  }
-
-  private set(pid: string, node: string): void {
-    this.where.set(pid, node);
-    if (node !== "") return;
-    // forget the oldest ended processes beyond the bound
-    if (++this.ended_ <= MAX_ENDED) return;
-    for (const [p, n] of this.where) {
-      if (n !== "") continue;
-      this.where.delete(p);
-      this.ended_--;
-      break;
-    }
   }
 
   target(pid: string): string {
@@ -74,26 +61,34 @@ export class Origin implements Forwarding {
   }
 
   created(pid: string): void {
-    this.where.set(pid, this.env.self);
+    this.where.set(pid, this.env.self, 0);
   }
 
   beforeResume(): Promise<void> {
     return Promise.resolve();
   }
 
-  left(pid: string, to: string): void {
-    this.tell(pid, to);
+  left(pid: string, to: string, epoch: number): void {
+    this.tell(pid, to, epoch);
   }
 
-  ended(pid: string): void {
-    this.tell(pid, "");
+  ended(pid: string, epoch: number): void {
+    this.tell(pid, "", epoch);
   }
 
-  private tell(pid: string, node: string): void {
+  /** A message went round in circles: the origin's entry is wrong; the members' heartbeats say where it runs. */
+  forget(pid: string): void {
+    if (originOf(pid) !== this.env.self) return;
+    const seen = this.env.reportedAt(pid);
+    if (seen) this.where.set(pid, seen);
+    else this.where.delete(pid);
+  }
+
+  private tell(pid: string, node: string, epoch: number): void {
     const origin = originOf(pid);
-    if (origin === this.env.self) return this.set(pid, node);
+    if (origin === this.env.self) return void this.where.set(pid, node, epoch);
     // if the origin is down it learns from heartbeats once it is back
-    if (this.env.sendTo(origin, { t: "locUpdate", id: 0, pid, node, ack: 0 })) this.env.control();
+    if (this.env.sendTo(origin, { t: "locUpdate", id: 0, pid, node, epoch, ack: 0 })) this.env.control();
   }
 
   /**

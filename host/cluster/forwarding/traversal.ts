@@ -23,9 +23,7 @@ export class Traversal extends CachedForwarding {
 
   constructor(env: ForwardingEnv) {
     super(env);
-    env.router.on("node", "locUpdate", (_link, m) => {
-      if (m.node && m.node !== env.self && env.known(m.node)) this.cache.set(m.pid, m.node);
-    });
+    env.router.on("node", "locUpdate", (_link, m) => void this.updated(m.pid, m.node, m.epoch));
   }
 
   notHere(pid: string): NextStep {
@@ -35,10 +33,10 @@ export class Traversal extends CachedForwarding {
   }
 
   /** Every node the message passed through now links straight to here. */
-  override reached(pid: string, path: string[]): void {
+  override reached(pid: string, path: string[], epoch: number): void {
     for (const node of new Set(path)) {
       if (node === this.env.self) continue;
-      if (this.env.sendTo(node, { t: "locUpdate", id: 0, pid, node: this.env.self, ack: 0 })) this.env.control();
+      if (this.env.sendTo(node, { t: "locUpdate", id: 0, pid, node: this.env.self, epoch, ack: 0 })) this.env.control();
     }
   }
 

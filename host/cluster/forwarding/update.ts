@@ -24,7 +24,8 @@ export class Update extends CachedForwarding {
   constructor(env: ForwardingEnv) {
     super(env);
     env.router.on("node", "locUpdate", (link, m) => {
-      if (m.node && env.known(m.node)) this.cache.set(m.pid, m.node);
+      this.updated(m.pid, m.node, m.epoch);
+      // acknowledged even if it was not newer: the mover only needs to know it was heard
       if (m.ack) {
         link.send({ t: "locAck", id: m.id });
         env.control();
@@ -46,15 +47,15 @@ export class Update extends CachedForwarding {
     return known && known !== by ? Promise.resolve(known) : super.returned(pid, by);
   }
 
-  override async beforeResume(pid: string, to: string, holders: string[]): Promise<void> {
+  override async beforeResume(pid: string, to: string, holders: string[], epoch: number): Promise<void> {
     const { self } = this.env;
-    this.cache.set(pid, to);
+    this.cache.set(pid, to, epoch);
     const waiting: Array<{ node: string; id: number; acked: Promise<boolean> }> = [];
     for (const node of new Set(holders)) {
       if (node === self || node === to) continue;
       const id = ++this.nextId;
       const acked = new Promise<boolean>((r) => this.acks.set(id, () => r(true)));
-      if (!this.env.sendTo(node, { t: "locUpdate", id, pid, node: to, ack: 1 })) {
+      if (!this.env.sendTo(node, { t: "locUpdate", id, pid, node: to, epoch, ack: 1 })) {
         this.acks.delete(id);
         waiting.push({ node, id, acked: Promise.resolve(false) });
         continue;

@@ -43,8 +43,9 @@ import type { Message } from "../../net/protocol.js";
 
 /** How long an attempt waits for its answer before the message is sent again. */
 const ATTEMPT_MS = 2000;
-/** How long a message refused by a full mailbox waits for word of room before it is tried again. */
+/** How long a message refused by a full mailbox waits for word of room before it is tried again (doubling up to ROOM_RETRY_MAX_MS). */
 const ROOM_RETRY_MS = 500;
+const ROOM_RETRY_MAX_MS = 5000;
 /** How long a message held by a handover waits before it is tried again (the copy held goes on by itself). */
 const HELD_RETRY_MS = 5000;
 const BACKOFF_MIN_MS = 50;
@@ -99,6 +100,8 @@ interface Delivery {
   timer: NodeJS.Timeout | null;
   waitingRoom: boolean;
   backoff: number;
+  /** "full" answers in a row (its retries without word of room space out) */
+  fulls: number;
   why: string;
   done(s: Sent): void;
 }
@@ -131,6 +134,7 @@ export class Deliveries {
         timer: null,
         waitingRoom: false,
         backoff: BACKOFF_MIN_MS,
+        fulls: 0,
         why: "no answer",
         done,
       };
@@ -217,7 +221,7 @@ export class Deliveries {
         if (!current) return;
         d.progress = performance.now();
         d.waitingRoom = true;
-        return this.later(d, `the mailbox of ${d.to} is full`, ROOM_RETRY_MS);
+        return this.later(d, `the mailbox of ${d.to} is full`, Math.min(ROOM_RETRY_MS * 2 ** d.fulls++, ROOM_RETRY_MAX_MS));
       case "held":
         if (!current) return;
         d.progress = performance.now();

@@ -15,6 +15,7 @@ import type { Peers } from "../peers.js";
 import { Queries } from "../queries.js";
 import type { Router } from "../router.js";
 import type { Location } from "./outcomes.js";
+import { PID } from "../../messaging/addresses.js";
 
 /** How long a locate waits for the members' answers. */
 const LOCATE_MS = 1000;
@@ -36,6 +37,7 @@ export class Locator {
   ) {
     this.queries = new Queries(peers);
     router.on("node", "locate", (link, m) => {
+      if (!PID.test(m.pid)) return; // nobody could be there: not answered (the asker's locate times out)
       link.send({ t: "located", qid: m.qid, pid: m.pid, where: where(m.pid) });
       control();
     });

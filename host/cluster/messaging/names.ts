@@ -19,7 +19,7 @@
 // what it learnt (resolve), and forgets it when a send to it says the process
 // has ended.
 
-import { validName } from "../../messaging/addresses.js";
+import { PID, validName } from "../../messaging/addresses.js";
 import type { Peers } from "../peers.js";
 import type { Proc } from "../processes.js";
 import { Queries } from "../queries.js";
@@ -34,15 +34,19 @@ const RESERVE_MS = 5000;
 const TRIES = 20;
 /** Names a node keeps reserved at once (claims under way; expired ones are dropped to make room). */
 const MAX_RESERVED = 10_000;
+/** Of those, the most one node's claims may hold (a node registers a handful of names at a time). */
+const MAX_RESERVED_PER_NODE = 100;
 const MAX_PID = 64;
 
 export class Names {
   private readonly claims: Queries<ClaimAnswer>;
   private readonly lookups: Queries<string>;
-  private readonly reserved = new Map<string, { pid: string; until: number }>();
+  /** names reserved for claims under way: for which pid, until when, asked by which node */
+  private readonly reserved = new Map<string, { pid: string; until: number; by: string }>();
   private readonly cache = new Map<string, string>();
 
   constructor(
+    private readonly self: string,
     private readonly peers: Peers,
     router: Router,
     /** the pid of the live (or arriving) process here that has the name */
@@ -50,15 +54,19 @@ export class Names {
   ) {
     this.claims = new Queries(peers);
     this.lookups = new Queries(peers);
-    router.on("node", "nameClaim", (link, m) => link.send({ t: "nameAnswer", qid: m.qid, answer: this.answer(m.name, m.pid) }));
+    router.on("node", "nameClaim", (link, m) => link.send({ t: "nameAnswer", qid: m.qid, answer: this.answer(m.name, m.pid, link.peer) }));
     router.on("node", "nameAnswer", (link, m) => this.claims.answer(link.peer, m.qid, m.answer));
     router.on("node", "nameRelease", (_link, m) => this.unreserve(m.name, m.pid));
     router.on("node", "nameQuery", (link, m) => link.send({ t: "nameReply", qid: m.qid, pid: holder(m.name) ?? "" }));
-    router.on("node", "nameReply", (link, m) => this.lookups.answer(link.peer, m.qid, m.pid));
+    router.on("node", "nameReply", (link, m) => this.lookups.answer(link.peer, m.qid, PID.test(m.pid) ? m.pid : ""));
   }
 
-  /** This node's answer to a claim of `name` by `pid` (a name no process may have is refused, not reserved). */
-  private answer(name: string, pid: string): ClaimAnswer {
+  /**
+   * This node's answer to a claim of `name` by `pid`, asked by node `by` (a
+   * name no process may have is refused, not reserved; a node with too many
+   * claims under way is asked to wait).
+   */
+  private answer(name: string, pid: string, by: string): ClaimAnswer {
     if (!validName(name) || pid.length > MAX_PID) return "taken";
     const h = this.holder(name);
     if (h !== null && h !== pid) return "taken";
@@ -66,9 +74,15 @@ export class Names {
     const r = this.reserved.get(name);
     if (r && r.pid !== pid && r.until > now) return "busy";
     if (this.reserved.size >= MAX_RESERVED) for (const [n, x] of this.reserved) if (x.until <= now) this.reserved.delete(n);
-    if (this.reserved.size >= MAX_RESERVED) return "busy";
-    this.reserved.set(name, { pid, until: now + RESERVE_MS });
+    if (this.reserved.size >= MAX_RESERVED || this.claimsBy(by, now) >= MAX_RESERVED_PER_NODE) return "busy";
+    this.reserved.set(name, { pid, until: now + RESERVE_MS, by });
     return "ok";
+  }
+
+  private claimsBy(node: string, now: number): number {
+    let n = 0;
+    for (const x of this.reserved.values()) if (x.by === node && x.until > now) n++;
+    return n;
   }
 
   private unreserve(name: string, pid: string): void {
@@ -81,7 +95,7 @@ export class Names {
     if (!validName(name)) return false;
     if (proc.mail.name !== null) return proc.mail.name === name;
     for (let t = 0; t < TRIES; t++) {
-      const answers = [this.answer(name, pid)];
+      const answers = [this.answer(name, pid, this.self)];
       if (answers[0] === "ok") {
         const r = await this.claims.ask(
           (qid) => ({ t: "nameClaim", qid, name, pid }),

@@ -26,6 +26,7 @@
 
 import type { MessageOf } from "../../net/protocol.js";
 import type { Message } from "../../net/protocol.js";
+import type { MessageLink } from "../../net/link.js";
 import { RequestError } from "../../errors.js";
 import type { GuestProcess, MailRequest } from "../../process.js";
 import { CLIENT_SENDER, MAX_MESSAGE, newSenderId, type MailState, type Outgoing } from "../../messaging/process-mail.js";
@@ -45,6 +46,11 @@ import type { Location, MailOutcome } from "./outcomes.js";
 export const MAX_HOPS = 16;
 /** Longest pid, name or sender id a message may carry. */
 const MAX_ADDRESS = 200;
+/** Messages a gate holds for one process (more are answered "full": the sender tries again later). */
+const MAX_HELD = 1024;
+/** `migrant send`s a client link, and a node, may have under way at once. */
+const CLIENT_SENDS_PER_LINK = 64;
+const CLIENT_SENDS = 1024;
 
 /**
  * Messages held for a process in a handover: it is leaving this node (frozen
@@ -74,6 +80,8 @@ export class PostOffice {
   private readonly deliveries: Deliveries;
   /** processes in a handover, by pid */
   private readonly gates = new Map<string, Gate>();
+  /** `migrant send`s under way, by the client link that asked (dropped if it goes away) */
+  private readonly clientSends = new Map<MessageLink, Set<string>>();
 
   constructor(
     private readonly o: PostOfficeOptions,
@@ -88,13 +96,14 @@ export class PostOffice {
       router,
       sendTo: this.sendTo,
       isUp: (n: string) => !!peers.membership.up(n),
-      known: (n: string) => n === o.self || peers.membership.members.has(n),
+      known: (n: string) => this.known(n),
+      issued: (pid: string) => table.issued(pid),
       reportedAt: (pid: string) => peers.membership.processes().find((p) => p.pid === pid && p.state === "running")?.node ?? null,
       control,
       locator,
     };
     this.forwarding = createForwarding(o.forwarding, env);
-    this.names = new Names(peers, router, (name) => this.holder(name));
+    this.names = new Names(o.self, peers, router, (name) => this.holder(name));
     this.deliveries = new Deliveries({
       ...env,
       forwarding: this.forwarding,
@@ -107,7 +116,7 @@ export class PostOffice {
     table.onEnded((proc) => {
       proc.mail.ended();
       this.deliveries.cancel(proc.info.pid);
-      this.forwarding.ended(proc.info.pid);
+      this.forwarding.ended(proc.info.pid, proc.info.migrations);
     });
     peers.onHeartbeat((member, state) => this.forwarding.heard(member, state.procs));
     router.on("node", "mail", (link, m) => this.receive(this.checked(m, link.peer)));
@@ -124,12 +133,19 @@ export class PostOffice {
     return true;
   };
 
+  /** Whether a node of that name is this one or a member (ever). */
+  private known(node: string): boolean {
+    return node === this.o.self || this.peers.membership.members.has(node);
+  }
+
   /** A mail frame from a peer, its values checked where they enter. */
   private checked(m: MessageOf<"mail">, peer: string): MessageOf<"mail"> {
     const long = [m.from, m.src, m.to, m.replyTo, ...m.path].find((s) => s.length > MAX_ADDRESS);
     if (long !== undefined) throw new Error(`a message with an address of ${long.length} characters (at most ${MAX_ADDRESS})`);
     if (m.data.length > MAX_MESSAGE) throw new Error(`a message of ${m.data.length} bytes (at most ${MAX_MESSAGE}) from node ${peer}`);
-    if (m.path.length > MAX_HOPS || m.hops > MAX_HOPS) throw new Error(`a message that claims ${m.hops} hops (at most ${MAX_HOPS})`);
+    if (m.path.length > MAX_HOPS || m.hops > MAX_HOPS)
+      throw new Error(`a message that went ${m.hops} hops through ${m.path.length} nodes (at most ${MAX_HOPS})`);
+    if (m.n < 1) throw new Error("a message numbered 0 (sends are numbered from 1)");
     return m;
   }
 
@@ -170,14 +186,33 @@ export class PostOffice {
     );
   }
 
-  /** `migrant send`: a message from a client, through this node. */
-  private async clientSend(link: { send(m: Message): void }, m: MessageOf<"sendRequest">): Promise<void> {
+  /** `migrant send`: a message from a client, through this node (a bounded number at once, dropped if the client goes). */
+  private async clientSend(link: MessageLink, m: MessageOf<"sendRequest">): Promise<void> {
     if (m.data.length > MAX_MESSAGE) throw new RequestError("bad-request", `a message may have at most ${MAX_MESSAGE} bytes`);
     if (m.to.length === 0 || m.to.length > MAX_ADDRESS) throw new RequestError("bad-request", "give a pid (A.17) or a registered name");
+    const mine = this.clientSends.get(link) ?? new Set<string>();
+    const all = [...this.clientSends.values()].reduce((a, x) => a + x.size, 0);
+    if (mine.size >= CLIENT_SENDS_PER_LINK || all >= CLIENT_SENDS)
+      throw new RequestError(
+        "busy",
+        `node ${this.o.self} has ${mine.size} sends of this client under way (and ${all} in all); wait for them`,
+      );
     const from = newSenderId(CLIENT_SENDER) + `@${this.o.self}`;
-    const s: Sent = await this.deliveries.post(from, from, from, 1, m.to, m.data);
-    if (!s.ok) throw new RequestError("no-such-process", s.why ?? `no process ${m.to}`);
-    link.send({ t: "sendResult", req: m.req, pid: s.pid!, hops: s.hops, ms: s.ms });
+    this.clientSends.set(link, mine.add(from));
+    try {
+      const s: Sent = await this.deliveries.post(from, from, from, 1, m.to, m.data);
+      if (!s.ok) throw new RequestError("no-such-process", s.why ?? `no process ${m.to}`);
+      link.send({ t: "sendResult", req: m.req, pid: s.pid!, hops: s.hops, ms: s.ms });
+    } finally {
+      mine.delete(from);
+      if (mine.size === 0) this.clientSends.delete(link);
+    }
+  }
+
+  /** A client went away: its sends under way are dropped (nobody waits for their answer). */
+  clientGone(link: MessageLink): void {
+    for (const from of this.clientSends.get(link) ?? []) this.deliveries.cancel(from);
+    this.clientSends.delete(link);
   }
 
   // ---- the receiving side ----
@@ -187,13 +222,16 @@ export class PostOffice {
     const pid = f.to;
     const gate = this.gates.get(pid);
     if (gate) {
+      // one copy of each message is enough (a sender tries again while it waits)
+      if (gate.held.some((h) => h.src === f.src && h.n === f.n)) return this.ack(f, "held");
+      if (gate.held.length >= MAX_HELD) return this.ack(f, "full");
       gate.held.push(f);
       return this.ack(f, "held");
     }
     const proc = this.table.get(pid);
     if (proc) {
       if (proc.info.state !== "running") return this.ack(f, proc.mail.has(f.src, f.n) ? "dup" : "ended");
-      const r = proc.mail.accept(f.from, f.src, f.n, f.data, f.replyTo);
+      const r = proc.mail.accept(f.from, f.src, f.n, f.data, this.known(f.replyTo) ? f.replyTo : "");
       if (r === "full" && f.src === proc.mail.sid) {
         // it waits in this very send: it could never make room
         this.o.event(`process ${pid} sent itself a message while its mailbox is full; its send returns false`);
@@ -203,7 +241,7 @@ export class PostOffice {
         this.counters.delivered++;
         this.counters.hops += f.hops;
         this.counters.maxHops = Math.max(this.counters.maxHops, f.hops);
-        this.forwarding.reached(pid, f.path);
+        this.forwarding.reached(pid, f.path, proc.info.migrations);
       }
       return this.ack(f, r);
     }
@@ -213,7 +251,9 @@ export class PostOffice {
       return this.ack(f, step.answer);
     }
     if (step.forward === this.o.self || f.hops >= MAX_HOPS) {
-      this.o.event(`message for ${pid} from ${f.from} not passed on after ${f.hops} hops (via ${f.path.join(" -> ")})`);
+      // it goes round in circles: what this node believes of the process is wrong (the next try goes another way)
+      this.forwarding.forget(pid);
+      this.o.event(`message for ${pid} from ${f.from} not passed on after ${f.hops} hops (via ${f.path.join(" -> ")}); tried again`);
       return this.ack(f, "stuck");
     }
     if (!this.sendTo(step.forward, { ...f, hops: f.hops + 1, path: [...f.path, this.o.self] })) return this.ack(f, "stuck", step.forward);
@@ -252,7 +292,7 @@ export class PostOffice {
   leaving(proc: Proc, to: string): Promise<void> {
     const pid = proc.info.pid;
     if (!this.gates.has(pid)) this.gates.set(pid, { kind: "leaving", name: null, held: [] });
-    return this.forwarding.beforeResume(pid, to, [...proc.mail.holders]);
+    return this.forwarding.beforeResume(pid, to, [...proc.mail.holders], proc.info.migrations + 1);
   }
 
   /** The mailbox as it travels in the handover: what the frozen guest has not taken. */
@@ -261,11 +301,11 @@ export class PostOffice {
     return proc.mail.state();
   }
 
-  /** The process runs at `to` now (it has left the table here): what waited for it follows it. */
-  left(pid: string, to: string): void {
+  /** The process runs at `to` now (it has left the table here), moved `epoch` times: what waited for it follows it. */
+  left(pid: string, to: string, epoch: number): void {
     this.counters.departures++;
     this.deliveries.cancel(pid);
-    this.forwarding.left(pid, to);
+    this.forwarding.left(pid, to, epoch);
     this.open(pid, "leaving");
   }
 
