@@ -32,43 +32,55 @@ export interface RunningNode {
   waitFor(pattern: RegExp, ms?: number): Promise<string>;
 }
 
-/** Starts `migrant node --name NAME --port 0 ...ARGS` and waits until it listens. */
-export async function startNode(name: string, args: string[], env: Record<string, string> = {}): Promise<RunningNode> {
-  const output: string[] = [];
-  const waiters: Array<() => void> = [];
-  const spawned = spawnNode(
-    name,
-    args,
-    (line) => {
-      output.push(line);
-      for (const w of waiters.splice(0)) w();
-    },
-    { ...process.env, ...env },
-  );
-  const child = spawned.child;
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  const waitFor = (pattern: RegExp, ms = 10_000) =>
-    new Promise<string>((resolve, reject) => {
+/** Lines as they come (a process's output), and waits for the first that matches a pattern. */
+export class LineLog {
+  readonly lines: string[] = [];
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly who: string) {}
+
+  readonly push = (line: string): void => {
+    this.lines.push(line);
+    this.wake();
+  };
+
+  /** Checks the waits again (the output may have ended). */
+  wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** The first line matching `pattern`, now or when it comes; rejects after `ms` with every line so far. */
+  waitFor(pattern: RegExp, ms: number): Promise<string> {
+    return new Promise((resolve, reject) => {
       const deadline = setTimeout(
-        () => reject(new Error(`node ${name}: no line matching ${pattern} within ${ms} ms:\n${output.join("\n")}`)),
+        () => reject(new Error(`${this.who}: no line matching ${pattern} within ${ms} ms:\n${this.lines.join("\n")}`)),
         ms,
       );
       const check = () => {
-        const hit = output.find((l) => pattern.test(l));
-        if (hit) {
-          clearTimeout(deadline);
-          resolve(hit);
-        } else waiters.push(check);
+        const hit = this.lines.find((l) => pattern.test(l));
+        if (hit === undefined) return void this.waiters.push(check);
+        clearTimeout(deadline);
+        resolve(hit);
       };
       check();
-      void exited.then(() => setTimeout(check, 50));
     });
+  }
+}
+
+/** Starts `migrant node --name NAME --port 0 ...ARGS` and waits until it listens. */
+export async function startNode(name: string, args: string[], env: Record<string, string> = {}): Promise<RunningNode> {
+  const log = new LineLog(`node ${name}`);
+  const spawned = spawnNode(name, args, log.push, { ...process.env, ...env });
+  const child = spawned.child;
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  void exited.then(() => setTimeout(() => log.wake(), 50));
+  const waitFor = (pattern: RegExp, ms = 10_000) => log.waitFor(pattern, ms);
   try {
     const url = await spawned.url;
-    return { name, url, child, output, exited, waitFor };
+    return { name, url, child, output: log.lines, exited, waitFor };
   } catch {
     await exited;
-    throw new Error(`node ${name} exited before listening:\n${output.join("\n")}`);
+    throw new Error(`node ${name} exited before listening:\n${log.lines.join("\n")}`);
   }
 }
 

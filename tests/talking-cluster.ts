@@ -9,7 +9,7 @@ import { migrateWhileRunning as migrate } from "../bench/migrator.js";
 export { completedByStrategy } from "../bench/migrator.js";
 import type { ProcInfo } from "../host/cluster/views.js";
 import { guestBytes, type Guest } from "./guests.js";
-import { startNode, type RunningNode } from "./processes.js";
+import { LineLog, startNode, type RunningNode } from "./processes.js";
 import { random } from "./seed.js";
 
 export interface Job {
@@ -61,7 +61,7 @@ export class TalkingCluster {
   /** Waits until every node lists `name` up (10 s at most). */
   async untilUp(name: string): Promise<void> {
     for (let i = 0; i < 100; i++) {
-      const all = await Promise.all(this.alive().map((n) => new Cluster({ node: n.url, secret: Buffer.alloc(0) }).nodes()));
+      const all = await Promise.all(this.alive().map((n) => this.via(n.name).nodes()));
       if (all.every((list) => list.find((x) => x.name === name)?.state === "up")) return;
       await sleep(100);
     }
@@ -79,28 +79,13 @@ export class TalkingCluster {
 
   /** Starts `guest ARGS` on node `on`, following its output. */
   async run(guest: Guest, args: string[], on: string, via = on): Promise<Job> {
-    const lines: string[] = [];
-    const waiters: Array<() => void> = [];
     const c = this.via(via);
+    const log = new LineLog(`${guest.name} on ${on}`);
     const started = await c.run({ bytes: await guestBytes(guest), name: `${guest.name}.wasm` }, args, {
       at: await c.node(on),
-      onOutput: (l) => {
-        lines.push(l);
-        for (const w of waiters.splice(0)) w();
-      },
+      onOutput: log.push,
     });
-    const line = (re: RegExp, ms = 20_000) =>
-      new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${started.pid}: no line like ${re} in ${ms} ms:\n${lines.join("\n")}`)), ms);
-        const check = () => {
-          const hit = lines.find((l) => re.test(l));
-          if (hit === undefined) return waiters.push(check);
-          clearTimeout(timer);
-          resolve(hit);
-        };
-        check();
-      });
-    return { pid: started.pid, lines, ended: started.ended!, line };
+    return { pid: started.pid, lines: log.lines, ended: started.ended!, line: (re, ms = 20_000) => log.waitFor(re, ms) };
   }
 
   async ps(via?: string): Promise<ProcInfo[]> {

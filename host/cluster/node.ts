@@ -33,7 +33,7 @@ import { Router } from "./router.js";
 import { NodeServer } from "./server.js";
 import { PostOffice } from "./messaging/post-office.js";
 import type { ForwardingMode } from "./forwarding/forwarding.js";
-import { originOf } from "../messaging/addresses.js";
+import { counterOf, originOf } from "../messaging/addresses.js";
 
 /** How many heartbeats a node that handed a process over lists it, as its new node will (until that node's heartbeat does). */
 const DEPARTED_BEATS = 10;
@@ -124,7 +124,7 @@ export class ClusterNode {
   private highestPid(name: string): number {
     let k = 0;
     for (const p of [...this.processes.infos(), ...this.peers.membership.processes()]) {
-      if (originOf(p.pid) === name) k = Math.max(k, Number(p.pid.slice(name.length + 1)) || 0);
+      if (originOf(p.pid) === name) k = Math.max(k, counterOf(p.pid) || 0);
     }
     return k;
   }

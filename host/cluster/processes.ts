@@ -12,7 +12,7 @@
 
 import { GuestProcess, type MailRequest } from "../process.js";
 import { ProcessMail } from "../messaging/process-mail.js";
-import { originOf } from "../messaging/addresses.js";
+import { counterOf, originOf } from "../messaging/addresses.js";
 import type { Image } from "../image.js";
 import type { MessageLink } from "../net/link.js";
 import { memoryPages } from "../memory/pages.js";
@@ -81,9 +81,8 @@ export class ProcessTable {
 
   /** Whether this node has handed out `pid` (or, as far as it heard, did in an earlier life). */
   issued(pid: string): boolean {
-    if (originOf(pid) !== this.node) return false;
-    const k = Number(pid.slice(this.node.length + 1));
-    return Number.isSafeInteger(k) && k >= 1 && k <= this.counter;
+    const k = counterOf(pid);
+    return originOf(pid) === this.node && k >= 1 && k <= this.counter;
   }
 
   /**
@@ -92,9 +91,8 @@ export class ProcessTable {
    * process is gone: other processes remember what they took from it.
    */
   seenPid(pid: string): void {
-    if (originOf(pid) !== this.node) return;
-    const k = Number(pid.slice(this.node.length + 1));
-    if (Number.isSafeInteger(k) && k > this.counter) this.counter = k;
+    const k = counterOf(pid);
+    if (originOf(pid) === this.node && k > this.counter) this.counter = k;
   }
 
   get(pid: string): Proc | undefined {
