@@ -19,6 +19,7 @@ export interface BenchFlags {
   messaging: boolean;
   messagingOnly?: boolean;
   forwarding?: string;
+  soak?: number;
   out: string;
 }
 
@@ -37,8 +38,19 @@ function list(v: string | undefined, all: readonly string[], what: string): stri
   return items;
 }
 
+/** The soak's guest buffer unless --sizes says otherwise, MiB. */
+const SOAK_SIZE_MIB = 16;
+
 export function benchFromFlags(f: BenchFlags): BenchOptions {
-  const sizes = (f.sizes ?? (f.quick ? "64" : "16,64,256,1000")).split(",").map((x) => Number(x.trim()));
+  if (f.soak !== undefined && (f.link !== undefined || f.messagingOnly)) {
+    throw new UsageError("--soak runs on its own, on loopback: leave out --link and --messaging-only");
+  }
+  if (f.soak !== undefined && f.sizes !== undefined && f.sizes.includes(",")) {
+    throw new UsageError(`--sizes: with --soak, one size (the guest's buffer in MiB), not "${f.sizes}"`);
+  }
+  const sizes = (f.sizes ?? (f.soak !== undefined ? String(SOAK_SIZE_MIB) : f.quick ? "64" : "16,64,256,1000"))
+    .split(",")
+    .map((x) => Number(x.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SIZE_MIB)) {
     throw new UsageError(
       `--sizes: "${f.sizes}" must be whole MiB from 1 to ${MAX_SIZE_MIB} (the workloads' arrays must stay under AssemblyScript's 1 GiB block limit)`,
@@ -56,6 +68,7 @@ export function benchFromFlags(f: BenchFlags): BenchOptions {
     forwarding: list(f.forwarding, FORWARDING_MODES, "--forwarding") as ForwardingMode[],
     link: f.link === true ? "1gbit" : f.link || null,
     delayMs: f.delay,
+    soak: f.soak ?? null,
     out: f.out,
   };
 }

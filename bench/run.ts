@@ -4,6 +4,8 @@
 // tables and the targets, and writes bench/results/<date>.json and
 // bench/results/<date>.html (self-contained, with every chart), plus
 // bench/results/latest-downtime.svg (the README's chart) and latest.md (its table).
+// `--soak N` runs the soak benchmark instead (bench/soak.ts): N migrations in
+// a row, written to bench/results/<date>-soak.json and latest-soak.md.
 
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +24,8 @@ import { downtimeChart, htmlReport, markdownTable, textReport, floorLine } from 
 import { messagingTable } from "./messaging-report.js";
 import type { BenchResult } from "./result.js";
 import { table } from "./stats.js";
+import { runSoak, type SoakResult } from "./soak.js";
+import { soakMarkdown, soakText } from "./soak-report.js";
 
 export interface BenchOptions {
   workloads: string[];
@@ -38,6 +42,8 @@ export interface BenchOptions {
   /** tbf rate for --link (e.g. "1gbit"), or null for loopback */
   link: string | null;
   delayMs: number;
+  /** --soak N: only the soak benchmark, N migrations (null: the other parts) */
+  soak: number | null;
   out: string;
 }
 
@@ -110,10 +116,23 @@ function report(o: BenchOptions, result: BenchResult, latency: LatencyRow[]): vo
   console.log(`\nwritten: ${written.join(", ")}`);
 }
 
-export async function runBench(
-  o: BenchOptions,
-  log: (s: string) => void = (s) => process.stderr.write(`bench: ${s}\n`),
-): Promise<BenchResult> {
+/** `--soak N`: the soak benchmark alone; prints its report, writes <date>-soak.json and latest-soak.md. */
+export async function runSoakBench(o: BenchOptions, log: (s: string) => void): Promise<SoakResult> {
+  const result = await runSoak({ migrations: o.soak!, strategies: o.strategies, sizeMiB: o.sizes[0], log });
+  console.log("\n" + soakText(result));
+  mkdirSync(o.out, { recursive: true });
+  const json = join(o.out, `${result.when.slice(0, 10)}-soak.json`);
+  const md = join(o.out, "latest-soak.md");
+  writeFileSync(json, JSON.stringify(result, null, 1));
+  writeFileSync(md, soakMarkdown(result) + "\n");
+  console.log(`\nwritten: ${json}, ${md}`);
+  return result;
+}
+
+const toStderr = (s: string) => void process.stderr.write(`bench: ${s}\n`);
+
+export async function runBench(o: BenchOptions, log: (s: string) => void = toStderr): Promise<BenchResult | SoakResult> {
+  if (o.soak !== null) return runSoakBench(o, log);
   const { link, info } = openLink(o, log);
   let secretDir: string | null = null;
   const onSignal = () => {

@@ -9,12 +9,13 @@
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { Image } from "./image.js";
 import { AsyncifyOverflowError, ProcessStateError } from "./errors.js";
-import { CTRL, CTRL_INTERRUPT, CTRL_WAKE, type Layout } from "./memory/layout.js";
+import { CTRL, CTRL_INTERRUPT, CTRL_OUTPUT, CTRL_WAKE, OUTPUT_WINDOW, type Layout } from "./memory/layout.js";
 import { capturePages, installPages, memoryPages, newMemory } from "./memory/pages.js";
 import { PRIMARY, type Variant } from "./instrument/variants.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
 import type { FromWorker, FrozenState, ToInbox, ToWorker, WorkerInit } from "./worker/messages.js";
 import { WORKER_SCRIPT } from "./paths.js";
+import { reportBug } from "./bug.js";
 import { ProcessMail, type MailState } from "./messaging/process-mail.js";
 
 export interface ProcessOptions {
@@ -23,8 +24,12 @@ export interface ProcessOptions {
   args: string[];
   /** module variant to run (default: plain, polls only) */
   variant?: Variant;
-  /** one call per line the guest prints */
-  onOutput?: (line: string) => void;
+  /**
+   * One call per line the guest prints. A promise returned holds the line's
+   * place in the guest's output window until it settles (cluster/output-flow.ts):
+   * a guest whose readers do not keep up waits.
+   */
+  onOutput?: (line: string) => unknown;
   /** post-copy: the guest waits for `page`; answer with installPage */
   onFault?: (page: number, process: GuestProcess) => void;
   /** the guest sends, took a message, or asks (register, whereis); answer with toInbox */
@@ -58,6 +63,8 @@ export class GuestProcess {
   /** milliseconds the guest ran in its worker (known once it has exited) */
   runMs = 0;
   private state: State = "running";
+  /** output lines taken whose places in the window are held for a slow reader */
+  private owed = 0;
   private frozen: FrozenState | null = null;
   private waiter: { resolve(s: FrozenState | null): void; reject(e: Error): void } | null = null;
   private readonly ctrl: Int32Array;
@@ -107,7 +114,13 @@ export class GuestProcess {
     this.ready.catch(() => undefined);
     this.resumed.catch(() => undefined);
     this.worker = new Worker(WORKER_SCRIPT, { workerData: init, transferList: [channel.port2] });
-    this.worker.on("message", (m: FromWorker) => this.onMessage(m));
+    this.worker.on("message", (m: FromWorker) => {
+      try {
+        this.onMessage(m);
+      } catch (e) {
+        reportBug(`the node's handling of "${m.t}" from the worker of process ${this.pid}`, e);
+      }
+    });
     this.worker.on("error", (e) => this.end({ outcome: "trapped", code: 1, error: `worker failed: ${e.message}` }));
     this.worker.on("exit", () => this.end({ outcome: "trapped", code: 1, error: "the worker ended unexpectedly" }));
   }
@@ -315,6 +328,26 @@ export class GuestProcess {
     this.wake();
   }
 
+  /** A line the guest printed: handed on, and its place in the output window given back (now, or once its readers caught up). */
+  private output(line: string): void {
+    const held = this.opts.onOutput?.(line);
+    if (!(held instanceof Promise)) return this.credit(1);
+    this.owed++;
+    void held.then(() => {
+      const n = this.owed;
+      this.owed = 0;
+      this.credit(n);
+    });
+  }
+
+  /** Gives `n` places of the output window back, waking a guest that waits for them. */
+  private credit(n: number): void {
+    if (this.state === "ended" || n === 0) return;
+    const before = Atomics.sub(this.ctrl, CTRL_OUTPUT, n);
+    if (before - n < 0) Atomics.store(this.ctrl, CTRL_OUTPUT, 0); // a line of a worker before this one
+    if (before >= OUTPUT_WINDOW / 2 && before - n < OUTPUT_WINDOW / 2) this.wake();
+  }
+
   private post(m: ToWorker): void {
     this.worker.postMessage(m);
   }
@@ -322,8 +355,7 @@ export class GuestProcess {
   private onMessage(m: FromWorker): void {
     switch (m.t) {
       case "out":
-        this.opts.onOutput?.(m.line);
-        return;
+        return this.output(m.line);
       case "frozen":
         this.state = "frozen";
         this.frozen = m.state;

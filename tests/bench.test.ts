@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseTick, progressAround, workIn, type Tick } from "../bench/suite.js";
 import type { BenchResult } from "../bench/result.js";
+import { LineCheck, type SoakResult } from "../bench/soak.js";
 import { migrant } from "./processes.js";
 
 /** A workload doing `rate` work/s, ticking every 100 ms, that stood still during [stopAt, stopAt + stopMs). */
@@ -54,6 +55,16 @@ describe("progress around a migration", () => {
   });
 });
 
+describe("the soak's line check", () => {
+  it("counts lines lost and repeated from the guest's numbers, and keeps what is not a numbered line", () => {
+    const c = new LineCheck();
+    for (const n of [1, 2, 3, 3, 4, 7, 8, 2, 9]) c.take(`line ${n} A`);
+    c.take("corrupt at line 10: block 10 holds 0, not 4294967295");
+    expect([c.received, c.last, c.lost, c.repeated]).toEqual([9, 9, 2, 2]);
+    expect(c.other).toEqual(["corrupt at line 10: block 10 holds 0, not 4294967295"]);
+  });
+});
+
 describe("migrant bench", () => {
   it("refuses unknown workloads, strategies and sizes it cannot run", async () => {
     for (const [args, msg] of [
@@ -62,6 +73,9 @@ describe("migrant bench", () => {
       [["--sizes", "2048"], /--sizes: .* from 1 to 1000/],
       [["--sizes", "abc"], /--sizes/],
       [["--reps", "0"], /--reps/],
+      [["--soak", "0"], /--soak: "0" is not a whole number of at least 1/],
+      [["--soak", "5", "--link"], /--soak runs on its own, on loopback/],
+      [["--soak", "5", "--sizes", "2,4"], /--sizes: with --soak, one size/],
     ] as const) {
       const r = await migrant(["bench", ...args]);
       expect(r.code, r.stderr).toBe(2);
@@ -164,4 +178,31 @@ describe("migrant bench", () => {
       expect(r.stderr).toMatch(/not permitted here .*; running on loopback/);
     }
   }, 180_000);
+
+  it("--soak migrates one guest again and again among three real nodes and checks every line it prints", async () => {
+    const out = mkdtempSync(join(tmpdir(), "migrant-bench-soak-"));
+    const r = await migrant(["bench", "--soak", "6", "--sizes", "2", "--out", out], {}, 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const json = readdirSync(out).find((f) => f.endsWith("-soak.json"))!;
+    const result = JSON.parse(readFileSync(join(out, json), "utf8")) as SoakResult;
+    expect([result.done, result.completed, result.failed, result.stopped]).toEqual([6, 6, 0, null]);
+    // each strategy in turn: freeze, precopy, postcopy, hybrid, freeze, precopy
+    expect(result.byStrategy.map((x) => [x.strategy, x.completed])).toEqual([
+      ["freeze", 2],
+      ["precopy", 2],
+      ["postcopy", 1],
+      ["hybrid", 1],
+    ]);
+    expect(result.lines.received).toBeGreaterThan(20); // it printed throughout, and the client followed it
+    expect([result.lines.lost, result.lines.repeated, result.lines.other]).toEqual([0, 0, []]);
+    expect(result.lines.last).toBe(result.lines.received);
+    expect(result.memory.map((m) => m.node)).toEqual(["A", "B", "C"]);
+    for (const m of result.memory) expect(m.beforeMiB).toBeGreaterThan(10); // read from /proc
+    expect(result.downtimeMs.p50).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/soak: 3\/6 migrations \(3 completed, 0 failed\), \d+ lines, 0 lost, 0 repeated/);
+    expect(r.stdout).toMatch(/\[met\] no output line lost or repeated/);
+    expect(readFileSync(join(out, "latest-soak.md"), "utf8")).toMatch(
+      /\| migrations \| completed \| failed \|[^\n]*\n\| --- [^\n]*\n\| 6 \| 6 \| 0 \|/,
+    );
+  }, 120_000);
 });

@@ -33,7 +33,7 @@ function node() {
     () => undefined,
   );
   const view = new ClusterView(
-    { name: "A", url: () => "ws://a", maxMemory: 0, departedMs: 60_000, mail: () => ({ ...NO_MAIL_COUNTERS }) },
+    { name: "A", url: () => "ws://a", maxMemory: 0, departedMs: 60_000, mail: () => ({ ...NO_MAIL_COUNTERS }), loopMs: () => 0 },
     table,
     peers,
     router,
@@ -53,7 +53,7 @@ describe("cluster view", () => {
     b.deliver({
       t: "heartbeat",
       name: "B",
-      state: { url: "ws://b", memory: 0, maxMemory: 0, procs: [proc("B.1", "B")], mail: NO_MAIL_COUNTERS },
+      state: { url: "ws://b", loopMs: 0, memory: 0, maxMemory: 0, procs: [proc("B.1", "B")], mail: NO_MAIL_COUNTERS },
     });
     const listing = view.processes();
     const { qid } = b.sentOf("procsQuery")[0];
@@ -68,7 +68,7 @@ describe("cluster view", () => {
     c.deliver({
       t: "heartbeat",
       name: "C",
-      state: { url: "ws://c", memory: 0, maxMemory: 0, procs: [proc("C.1", "C")], mail: NO_MAIL_COUNTERS },
+      state: { url: "ws://c", loopMs: 0, memory: 0, maxMemory: 0, procs: [proc("C.1", "C")], mail: NO_MAIL_COUNTERS },
     });
     const t0 = performance.now();
     const listing = view.processes();

@@ -11,6 +11,7 @@ import { NO_MAIL_COUNTERS } from "../host/cluster/views.js";
 export class FakeLink extends EventEmitter implements MessageLink {
   readonly sent: Message[] = [];
   open = true;
+  buffered = 0;
 
   constructor(public peer: string) {
     super();
@@ -43,7 +44,7 @@ export class FakeLink extends EventEmitter implements MessageLink {
 export function nodeA(): { router: Router; peers: Peers; events: string[] } {
   const events: string[] = [];
   const router = new Router((l) => events.push(l));
-  const state = () => ({ url: "ws://a", memory: 0, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS });
+  const state = () => ({ url: "ws://a", loopMs: 0, memory: 0, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS });
   const o = {
     name: "A",
     secret: Buffer.alloc(0),

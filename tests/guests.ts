@@ -57,6 +57,7 @@ export const FLOATS = testGuest("floats");
 export const DEEP = testGuest("deep");
 export const SELFMAIL = testGuest("selfmail");
 export const RELAY = testGuest("relay");
+export const FLOOD = testGuest("flood");
 export const DEEP_TINY_BUFFER = { ...testGuest("deep", { asyncifyStack: 1024, maxMemory: 16 * 1024 * 1024 }), name: "deep-tiny" };
 /** The examples that need partners (run on a cluster by the messaging tests). */
 export const TALKING_GUESTS: Guest[] = [example("ping-pong", []), example("kv", []), example("stream", [])];

@@ -24,7 +24,7 @@ const proc = (pid: string, state: ProcInfo["state"] = "running"): ProcInfo => ({
   name: null,
   mailbox: 0,
 });
-const beat = (procs: ProcInfo[]): HeartbeatState => ({ url: "ws://b", memory: 0, maxMemory: 0, procs, mail: NO_MAIL_COUNTERS });
+const beat = (procs: ProcInfo[]): HeartbeatState => ({ url: "ws://b", loopMs: 0, memory: 0, maxMemory: 0, procs, mail: NO_MAIL_COUNTERS });
 
 function table() {
   let now = 0;
@@ -83,6 +83,97 @@ describe("membership table", () => {
     m.add("B", "ws://b2", again);
     expect(m.up("B")).toMatchObject({ state: "up", url: "ws://b2", reason: null });
     expect(m.links()).toEqual([again]);
+  });
+});
+
+describe("membership that heals", () => {
+  it("a member down for silence that is heard again on its open link is up, its processes running again", () => {
+    const ups: Array<[string, number]> = [];
+    let now = 0;
+    const m = new Membership(
+      "A",
+      3000,
+      () => undefined,
+      () => now,
+      (member, ms) => ups.push([member.name, ms]),
+    );
+    const b = new FakeLink("B");
+    m.add("B", "ws://b", b);
+    m.heard("B", beat([proc("B.1")]), b);
+    now += 8000;
+    m.sweep();
+    expect(m.members.get("B")!.state).toBe("down");
+    expect(m.processes().map((p) => p.state)).toEqual(["lost"]);
+    m.heard("B", beat([proc("B.1")]), b);
+    expect(ups).toEqual([["B", 8000]]);
+    expect(m.up("B")).toMatchObject({ state: "up", link: b, reason: null });
+    expect(m.processes().map((p) => p.state)).toEqual(["running"]);
+  });
+
+  it("any frame counts as hearing a member; a closed link or a member that left is not revived", () => {
+    let now = 0;
+    const m = new Membership(
+      "A",
+      3000,
+      () => undefined,
+      () => now,
+    );
+    const b = new FakeLink("B");
+    const c = new FakeLink("C");
+    m.add("B", "ws://b", b);
+    m.add("C", "ws://c", c);
+    now += 2900;
+    m.seen("B", b);
+    now += 200;
+    m.sweep();
+    expect(m.members.get("B")!.state).toBe("up");
+    expect(m.members.get("C")!.state).toBe("down");
+    c.close();
+    m.seen("C", c);
+    expect(m.members.get("C")!.state).toBe("down");
+    m.down("B", "left", "bye");
+    m.seen("B", b);
+    expect(m.members.get("B")!.state).toBe("left");
+  });
+
+  it("refresh gives every member a fresh window (this node was the one not listening)", () => {
+    let now = 0;
+    const m = new Membership(
+      "A",
+      3000,
+      () => undefined,
+      () => now,
+    );
+    m.add("B", "ws://b", new FakeLink("B"));
+    now += 9000;
+    m.refresh();
+    m.sweep();
+    expect(m.members.get("B")!.state).toBe("up");
+    now += 3100;
+    m.sweep();
+    expect(m.members.get("B")!.state).toBe("down");
+  });
+
+  it("a sweep long overdue does not blame the members: this node says it did not run, and they stay up", () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "performance"] });
+    const { peers: p, events } = nodeA();
+    try {
+      p.start();
+      const b = new FakeLink("B");
+      p.adopt(b, "ws://b");
+      vi.setSystemTime(0);
+      // the whole process stood still: time moves, no timer ran meanwhile
+      vi.advanceTimersByTime(50);
+      const stalled = performance.now() + 10_000;
+      vi.spyOn(performance, "now").mockImplementation(() => stalled);
+      vi.advanceTimersByTime(50);
+      expect(p.membership.members.get("B")!.state).toBe("up");
+      expect(events).toEqual([expect.stringMatching(/^this node did not run for 10\.\d s/)]);
+    } finally {
+      p.close();
+      vi.restoreAllMocks();
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -53,6 +53,7 @@ const nodeInfo = fc.record({
   memory: amount,
   maxMemory: amount,
   silentMs: amount,
+  loopMs: amount,
   reason: fc.option(text, { nil: null }),
   mail: fc.option(mailCounters, { nil: null }),
 });
@@ -105,6 +106,7 @@ export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
   "members.list": fc.array(fc.record({ name: text, url: text }), { maxLength: 4 }),
   "heartbeat.state": fc.record({
     url: text,
+    loopMs: amount,
     memory: amount,
     maxMemory: amount,
     procs: fc.array(procInfo, { maxLength: 3 }),

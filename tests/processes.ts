@@ -1,6 +1,7 @@
 // Running the real `migrant` command and real nodes as child processes.
 
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { BIN, spawnNode } from "../host/cluster/spawn.js";
 export { BIN };
 
@@ -56,8 +57,11 @@ export class LineLog {
         () => reject(new Error(`${this.who}: no line matching ${pattern} within ${ms} ms:\n${this.lines.join("\n")}`)),
         ms,
       );
+      let checked = 0; // lines looked at so far: each is tested once, however long the log grows
       const check = () => {
-        const hit = this.lines.find((l) => pattern.test(l));
+        let hit: string | undefined;
+        for (; hit === undefined && checked < this.lines.length; checked++)
+          if (pattern.test(this.lines[checked])) hit = this.lines[checked];
         if (hit === undefined) return void this.waiters.push(check);
         clearTimeout(deadline);
         resolve(hit);
@@ -97,6 +101,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, ms = 80
 }
 
 export interface Background {
+  child: ChildProcess;
   /** stdout lines so far */
   out: string[];
   /** resolves at its first stdout line (or when it ends without one) */
@@ -130,5 +135,12 @@ export function background(args: string[], env: Record<string, string> = {}): Ba
       resolve({ code: code ?? 1, stdout, stderr });
     }),
   );
-  return { out, firstLine, done };
+  return { child, out, firstLine, done };
+}
+
+/** The resident memory of a process (Linux /proc), bytes. */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) * 1024;
 }

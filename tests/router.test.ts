@@ -40,7 +40,11 @@ describe("router", () => {
     r.route("client", link, { t: "attach", req: 2, pid: "A.1", from: 1 });
     r.route("client", link, { t: "migrate", req: 3, pid: "A.1", to: "B", options: {} });
     r.route("client", link, { t: "migrateCancel", req: 4, pid: "A.1" });
-    r.route("client", link, { t: "heartbeat", name: "c", state: { url: "", memory: 0, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS } });
+    r.route("client", link, {
+      t: "heartbeat",
+      name: "c",
+      state: { url: "", loopMs: 0, memory: 0, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS },
+    });
     await new Promise((res) => setImmediate(res));
     expect(link.sentOf("error").map((e) => [e.req, e.code, e.message])).toEqual([
       [1, "no-such-process", "no process A.9 on node A"],

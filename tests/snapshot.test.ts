@@ -6,7 +6,9 @@ import { GuestProcess } from "../host/process.js";
 import { decodeSnapshot, encodeSnapshot } from "../host/snapshot/codec.js";
 import { SnapshotFormatError } from "../host/errors.js";
 import type { Snapshot } from "../host/snapshot/snapshot.js";
-import { EXAMPLE_GUESTS, guestImage } from "./guests.js";
+import { checkSnapshot } from "../host/snapshot/check.js";
+import { LocalMail } from "../host/messaging/local-mail.js";
+import { DEEP, EXAMPLE_GUESTS, FLOATS, SELFMAIL, WORKLOADS, guestImage } from "./guests.js";
 import { random } from "./seed.js";
 
 let snap: Snapshot;
@@ -66,5 +68,27 @@ describe("snapshot encoding", () => {
     const other = Buffer.from(bytes);
     other.writeUInt32LE(99, 8);
     expect(() => decodeSnapshot(other)).toThrow(/format 99/);
+  });
+});
+
+describe("a snapshot checked against its module", () => {
+  it("accepts a real snapshot of every kind of guest (globals of every type, mail, grown memory, deep stacks)", async () => {
+    let checked = 0;
+    for (const g of [...EXAMPLE_GUESTS, FLOATS, DEEP, SELFMAIL, ...WORKLOADS]) {
+      const image = await guestImage(g);
+      const post = new LocalMail("A.1");
+      const p = GuestProcess.start(image, { pid: "A.1", node: "A", args: g.args, onMail: post.onMail });
+      post.attach(p);
+      await new Promise((r) => setTimeout(r, 40 + random() * 120));
+      const state = await p.freeze();
+      if (!state) continue; // it ended first
+      post.mail.reconcile(state.mail);
+      const taken = p.capture(["pending"], post.mail.state());
+      await p.release();
+      const back = decodeSnapshot(encodeSnapshot(taken), `${g.name}.snap`);
+      expect(() => checkSnapshot(back, image, `${g.name}.snap`), g.name).not.toThrow();
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 });

@@ -3,11 +3,12 @@
 // "migrant:"). Tests and callers that capture a command's output pass their own.
 
 export interface Console {
-  out(line: string): void;
+  /** writes a line; a promise returned: the line waits to be written (a terminal that does not keep up), until it settles */
+  out(line: string): void | Promise<void>;
   note(line: string): void;
 }
 
 export const stdio: Console = {
-  out: (line) => process.stdout.write(line + "\n"),
+  out: (line) => (process.stdout.write(line + "\n") ? undefined : new Promise<void>((r) => process.stdout.once("drain", () => r()))),
   note: (line) => process.stderr.write(`migrant: ${line}\n`),
 };

@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "../build/options.js";
 import { formatSize, parseSize } from "../text/size.js";
 import { readSecret } from "../net/auth.js";
+import { readCa } from "../net/tls.js";
 import { STRATEGIES, type Strategy } from "../migration/options.js";
 import { UsageError } from "../errors.js";
 import type { ClusterAddress } from "../client/cluster.js";
@@ -69,17 +70,26 @@ const DEFAULT_NODE = "ws://127.0.0.1:7001";
 export interface RemoteFlags {
   node?: string;
   secretFile?: string;
+  ca?: string;
 }
+
+/** The --ca option: the CA that signs the nodes' certificates, for wss:// (commands with a --node, and `migrant node`). */
+export const CA_FLAG = [
+  "--ca <file>",
+  "the CA certificate (PEM) the nodes' certificates are checked with, for wss:// (default: $MIGRANT_CA, else this machine's CAs)",
+] as const;
 
 export function remoteFlags(cmd: Command): Command {
   return cmd
     .option("--node <url>", `a node of the cluster (default: $MIGRANT_NODE, else ${DEFAULT_NODE})`)
-    .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE)");
+    .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE)")
+    .option(...CA_FLAG);
 }
 
 export const toAddress = (f: RemoteFlags): ClusterAddress => ({
   node: f.node ?? process.env.MIGRANT_NODE ?? DEFAULT_NODE,
   secret: readSecret(f.secretFile ?? process.env.MIGRANT_SECRET_FILE),
+  ca: readCa(f.ca ?? process.env.MIGRANT_CA),
 });
 
 /** The --strategy value, checked. */

@@ -5,8 +5,9 @@ import { readFileSync, renameSync, writeFileSync, unlinkSync } from "node:fs";
 import { basename } from "node:path";
 import { Image } from "../image.js";
 import { GuestProcess, type ExitStatus } from "../process.js";
-import { decodeSnapshot, encodeSnapshot } from "../snapshot/codec.js";
-import { MigrantError, UsageError, SnapshotFormatError } from "../errors.js";
+import { encodeSnapshot } from "../snapshot/codec.js";
+import { openSnapshot } from "../snapshot/check.js";
+import { UsageError, SnapshotFormatError } from "../errors.js";
 import { buildCached } from "../build/cache.js";
 import type { BuildOptions } from "../build/options.js";
 import { formatSize } from "../text/size.js";
@@ -96,16 +97,15 @@ export async function resumeLocal(file: string, nodeName: string, io: Console = 
   } catch (e) {
     throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
-  const snap = decodeSnapshot(bytes, file);
-  let image: Image;
-  try {
-    image = Image.fromBytes(snap.image, `the module inside ${file}`);
-  } catch (e) {
-    if (e instanceof MigrantError) throw new SnapshotFormatError(e.message);
-    throw e;
-  }
+  const { snap, image } = openSnapshot(bytes, file);
   const post = new LocalMail(snap.pid, snap.mail, io.note);
-  const proc = GuestProcess.restore(image, snap, { pid: snap.pid, node: nodeName, args: snap.args, onOutput: io.out, onMail: post.onMail });
+  let proc: GuestProcess;
+  try {
+    proc = GuestProcess.restore(image, snap, { pid: snap.pid, node: nodeName, args: snap.args, onOutput: io.out, onMail: post.onMail });
+  } catch (e) {
+    // checkSnapshot should have refused whatever gets here: still a refusal, not a crash
+    throw new SnapshotFormatError(`${file} cannot be resumed (${(e as Error).message})`);
+  }
   post.attach(proc);
   return report(await proc.exited, snap.pid, io);
 }

@@ -16,13 +16,16 @@ import type { NodeInfo, ProcInfo } from "../cluster/views.js";
 import type { MigrationOptions, MigrationStats, Progress } from "../migration/options.js";
 import { Connection, type Delivered, type Exit, type ModuleFile, type WatchEnd } from "./connection.js";
 import { leastLoaded } from "./placement.js";
+import type { TrustedCa } from "../net/tls.js";
 
 export type { Delivered, Exit, ModuleFile } from "./connection.js";
 
 export interface ClusterAddress {
-  /** any node of the cluster, ws://HOST:PORT */
+  /** any node of the cluster, ws://HOST:PORT (wss:// for nodes with TLS) */
   node: string;
   secret: Buffer;
+  /** the CA the nodes' certificates are checked with (wss://); without it, this machine's */
+  ca?: TrustedCa;
 }
 
 export interface Started {
@@ -46,7 +49,7 @@ export class Cluster {
   constructor(readonly address: ClusterAddress) {}
 
   private open(url = this.address.node): Promise<Connection> {
-    return Connection.open(url, this.address.secret);
+    return Connection.open(url, this.address.secret, this.address.ca);
   }
 
   /** Runs `f` on a connection to the entry node (or `url`), closing it after. */
@@ -111,10 +114,10 @@ export class Cluster {
     }
   }
 
-  /** Follows a process's output, wherever it runs, to its end. */
-  async attach(pid: string, onOutput: (line: string) => void): Promise<Exit> {
+  /** Follows a process's output, wherever it runs, from line `from` (what its node still keeps of it) to its end. */
+  async attach(pid: string, onOutput: (line: string) => void, from = 1): Promise<Exit> {
     const { conn } = await this.locate(pid);
-    return this.follow(pid, conn, conn.attach(pid, 1, onOutput), onOutput);
+    return this.follow(pid, conn, conn.attach(pid, from, onOutput), onOutput);
   }
 
   /** Kills a process; resolves with where it ran once it has ended. */

@@ -5,8 +5,9 @@
 // a process runs on, following it when it moves) are cluster.ts's.
 
 import { createHash } from "node:crypto";
-import { connect, LinkError, type Link } from "../net/link.js";
+import { CLOSE_SLOW_READER, connect, LinkError, type Link } from "../net/link.js";
 import type { Message, MessageOf, MessageType } from "../net/protocol.js";
+import type { TrustedCa } from "../net/tls.js";
 import { MigrantError, RequestError } from "../errors.js";
 import type { NodeInfo, ProcInfo } from "../cluster/views.js";
 import type { MigrationOptions, MigrationStats, Progress } from "../migration/options.js";
@@ -43,6 +44,8 @@ export class Connection {
   private readonly nextSeq = new Map<string, number>();
   private readonly progress = new Map<number, (p: Progress) => void>();
   private closedBecause: string | null = null;
+  /** reading is paused until the terminal has taken a line */
+  private paused = false;
 
   private constructor(private readonly link: Link) {
     link.on("message", (m: Message) => this.dispatch(m));
@@ -51,15 +54,21 @@ export class Connection {
       const lost = new LinkError(`the node closed the connection (${this.closedBecause})`);
       for (const w of this.waiting.values()) w(lost);
       this.waiting.clear();
-      for (const [pid, f] of this.ends)
-        f({ exit: { code: 1, error: `lost contact with the node running ${pid} (${this.closedBecause})` } });
+      for (const [pid, f] of this.ends) {
+        const error =
+          code === CLOSE_SLOW_READER
+            ? `the node dropped this client: it did not read ${pid}'s output for too long; ` +
+              `\`migrant attach ${pid} --from ${this.seqOf(pid)}\` takes it up again`
+            : `lost contact with the node running ${pid} (${this.closedBecause})`;
+        f({ exit: { code: 1, error } });
+      }
       this.ends.clear();
     });
     link.on("failure", () => undefined);
   }
 
-  static async open(url: string, secret: Buffer): Promise<Connection> {
-    return new Connection(await connect(url, { secret, role: "client", name: `client-${process.pid}` }));
+  static async open(url: string, secret: Buffer, ca?: TrustedCa): Promise<Connection> {
+    return new Connection(await connect(url, { secret, role: "client", name: `client-${process.pid}`, ca }));
   }
 
   /** The name of the node at the other end. */
@@ -77,7 +86,17 @@ export class Connection {
         const want = this.nextSeq.get(m.pid) ?? 0;
         if (m.seq < want) return;
         this.nextSeq.set(m.pid, m.seq + 1);
-        return this.outputs.get(m.pid)?.(m.line);
+        const written: unknown = this.outputs.get(m.pid)?.(m.line);
+        // a terminal that does not keep up: read no more until it has taken the line (the node then holds the guest back)
+        if (written instanceof Promise && !this.paused) {
+          this.paused = true;
+          this.link.pause();
+          void written.finally(() => {
+            this.paused = false;
+            this.link.resume();
+          });
+        }
+        return;
       }
       case "exited":
         return this.endWatch(m.pid, { exit: { code: m.code, error: m.error || null } });

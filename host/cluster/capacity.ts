@@ -34,15 +34,21 @@ export class Capacity {
     return this.stopping;
   }
 
-  /** Refuses a new process of `image` over the limits (RequestError "node-full" or "stopping"). */
-  check(image: Image): void {
+  /**
+   * Refuses a new process of `image` over the limits (RequestError "node-full" or "stopping");
+   * `arriving`: processes promised already that are not in the table yet (migrations arriving).
+   */
+  check(image: Image, arriving: { procs: number; bytes: number } = { procs: 0, bytes: 0 }): void {
     if (this.stopping) throw new RequestError("stopping", `node ${this.node} is stopping and takes no new work`);
-    const running = this.table.running().length;
+    const running = this.table.running().length + arriving.procs;
     if (running >= this.limits.maxProcs) {
-      throw new RequestError("node-full", `node ${this.node} is full: it runs ${running} processes, its limit (--max-procs)`);
+      throw new RequestError(
+        "node-full",
+        `node ${this.node} is full: it runs ${running} processes${arriving.procs ? ` (${arriving.procs} of them arriving)` : ""}, its limit (--max-procs)`,
+      );
     }
     const wants = image.layout.maxPages * WASM_PAGE;
-    const promised = this.table.memoryPromised();
+    const promised = this.table.memoryPromised() + arriving.bytes;
     if (promised + wants > this.limits.maxMemory) {
       throw new RequestError(
         "node-full",

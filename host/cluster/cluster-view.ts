@@ -8,7 +8,8 @@
 // between two answers could be missed by both nodes; so a node that hands a
 // process over lists it, as its new node will, for a while after (`departed`,
 // in its own answers too); of two entries for one pid the one with more
-// migrations is the newer.
+// migrations is the newer, except that a process running here is listed as
+// this node has it (what a member says of it is stale, or false).
 //
 // `nodes` is this node and what every member said in its last heartbeat.
 
@@ -29,6 +30,8 @@ export interface ViewOptions {
   departedMs: number;
   /** this node's message counters now */
   mail: () => MailCounters;
+  /** this node's recent longest event-loop delay, ms */
+  loopMs: () => number;
 }
 
 export class ClusterView {
@@ -63,7 +66,10 @@ export class ClusterView {
     const { answers } = await this.queries.ask((qid) => ({ t: "procsQuery", qid }), QUERY_MS);
     const heard = this.peers.membership.processes(new Set(answers.keys()));
     const byPid = new Map<string, ProcInfo>();
-    for (const p of [...this.local(), ...heard, ...[...answers.values()].flat()]) {
+    const local = this.local();
+    // a process that runs here is where this node says: a member's word on it is old, or false
+    const here = new Set(local.filter((p) => p.node === this.o.name && p.state === "running").map((p) => p.pid));
+    for (const p of [...local, ...heard.filter((p) => !here.has(p.pid)), ...[...answers.values()].flat().filter((p) => !here.has(p.pid))]) {
       const seen = byPid.get(p.pid);
       if (!seen || p.migrations >= seen.migrations) byPid.set(p.pid, p);
     }
@@ -86,6 +92,7 @@ export class ClusterView {
       memory: this.table.memoryInUse(),
       maxMemory: this.o.maxMemory,
       silentMs: 0,
+      loopMs: this.o.loopMs(),
       reason: null,
       mail: this.o.mail(),
     };

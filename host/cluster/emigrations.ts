@@ -3,7 +3,9 @@
 // answers, routed to that migration by its id. The migration itself is
 // migration/source/emigrate.ts; this part gives it the process and moves the
 // process out of the table once the destination runs it. A migration whose
-// destination goes away fails (and is rolled back).
+// destination goes away fails (and is rolled back, unless the handover had
+// left: then the process is in doubt and is not resumed here). A destination's
+// message counts only from that migration's destination.
 
 import { RequestError } from "../errors.js";
 import type { MessageLink } from "../net/link.js";
@@ -18,11 +20,14 @@ import type { Peers } from "./peers.js";
 import type { Proc, ProcessTable } from "./processes.js";
 import type { Router } from "./router.js";
 import type { PostOffice } from "./messaging/post-office.js";
+import { OnceLog } from "./once-log.js";
 
 /** How long a migration request waits for a post-copy arrival to have all its pages. */
 export const SETTLE_WAIT_MS = 30_000;
 /** At most one progress report per this many ms to the client. */
 const PROGRESS_EVERY_MS = 100;
+/** How many ended migrations are remembered, so that a late answer for one is not logged as a stray. */
+const RECENT_ENDED = 64;
 /** The destination's messages to the source of a migration. */
 const FROM_DESTINATION = ["migAccept", "migRefuse", "needModule", "migResumed", "migFault", "migDone", "migSynced"] as const;
 
@@ -40,6 +45,9 @@ interface Leaving {
 export class Emigrations {
   private readonly outgoing = new Map<number, { mailbox: Mailbox; peer: string }>();
   private mid = 0;
+  /** the last migrations that ended (a late answer for one of them is no stray) */
+  private readonly ended: number[] = [];
+  private readonly strays: OnceLog;
 
   constructor(
     private readonly node: string,
@@ -50,17 +58,29 @@ export class Emigrations {
     router: Router,
     private readonly post: PostOffice,
   ) {
+    this.strays = new OnceLog(event);
     router.on("client", "migrate", (link, m) => this.migrate(link, m));
     router.on("client", "migrateCancel", (link, m) => this.cancel(link, m));
-    for (const type of FROM_DESTINATION) router.on("node", type, (_link, m) => this.deliver(m));
+    for (const type of FROM_DESTINATION) router.on("node", type, (link, m) => this.deliver(link, m));
     peers.onGone((peer) => {
       for (const o of this.outgoing.values()) if (o.peer === peer) o.mailbox.fail(new MigrationFailed(`node ${peer} went away`));
     });
   }
 
-  private deliver(m: MessageOf<(typeof FROM_DESTINATION)[number]>): void {
+  /**
+   * A destination's message, to its migration: only from that migration's
+   * destination. One for a migration not under way here is dropped, silently
+   * if it ended a moment ago (an answer to the rollback's migAbort), else
+   * with one log line per migration.
+   */
+  private deliver(link: MessageLink, m: MessageOf<(typeof FROM_DESTINATION)[number]>): void {
     // needModule names the migration by its request id
-    this.outgoing.get(m.t === "needModule" ? m.req : m.mid)?.mailbox.deliver(m);
+    const mid = m.t === "needModule" ? m.req : m.mid;
+    const o = this.outgoing.get(mid);
+    if (o && o.peer === link.peer) return o.mailbox.deliver(m);
+    if (!o && this.ended.includes(mid)) return;
+    const why = o ? `which goes to ${o.peer}` : "which is not under way here";
+    this.strays.once(`${link.peer}:${mid}`, `${m.t} from node ${link.peer} for migration ${mid}, ${why}; ignored`);
   }
 
   private cancel(link: MessageLink, m: MessageOf<"migrateCancel">): void {
@@ -105,6 +125,8 @@ export class Emigrations {
       stats = await emigrate(this.context({ proc, mid, mailbox, to: { url: member.url, link: member.link }, request: m, client }));
     } finally {
       this.outgoing.delete(mid);
+      this.ended.push(mid);
+      if (this.ended.length > RECENT_ENDED) this.ended.shift();
       proc.migrating = null;
       this.post.stayed(proc.info.pid); // not handed over: what waited for it is its own again
     }
@@ -149,6 +171,7 @@ export class Emigrations {
       setProcess: (p) => this.table.adopt(proc, p),
       seq: () => proc.output.seq,
       onHandover: () => this.handedOver(proc, m.to, to.url),
+      onInDoubt: (reason) => this.inDoubt(proc, m.to, to.url, reason),
       mail: { leaving: () => this.post.leaving(proc, m.to), travelling: (cursor) => this.post.travelling(proc, cursor) },
       progress: (p) => {
         if (performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
@@ -158,6 +181,23 @@ export class Emigrations {
       cancelled: () => proc.migrating?.cancel === true,
       corruptBatch: Number(process.env.MIGRANT_TEST_CORRUPT_BATCH) || undefined,
     };
+  }
+
+  /**
+   * The handover went and the destination never said whether it runs the
+   * process: it is let go here, listed as lost with why (an entry of the
+   * destination's, should it run there, has one more migration and wins in
+   * ps); its watchers and its messages go where it most likely runs.
+   */
+  private inDoubt(proc: Proc, to: string, url: string, reason: string): void {
+    const pid = proc.info.pid;
+    Object.assign(proc.info, { state: "lost", code: null, error: reason });
+    proc.process = null;
+    proc.ended = performance.now();
+    this.event(`process ${pid} is in doubt: ${reason}`);
+    for (const w of proc.watchers) w.send({ t: "moved", pid, node: to, url });
+    proc.watchers.clear();
+    this.post.left(pid, to, proc.info.migrations + 1);
   }
 
   /** The destination runs the process: it leaves the table, its watchers follow it there. */

@@ -6,6 +6,15 @@
 // down, and the processes it last reported running are reported lost (never
 // silently forgotten); one that says `bye` has left. Time comes from `now`
 // (monotonic: the wall clock may jump), so that a test can move it.
+//
+// Down is not for ever. Any frame from a member counts as hearing it (a
+// heartbeat may wait behind page traffic on the same link), and a member that
+// was marked down for silence and is heard again on its open link is up again:
+// its next heartbeat puts its processes back as running, so a process that
+// ran all along is never left "lost". A stall of this node's own event loop
+// (SIGSTOP, a long synchronous write) is not the members' silence: the caller
+// (peers.ts), seeing its sweep come much later than its period, gives every
+// member a fresh window (refresh) instead of sweeping.
 
 import type { MessageLink } from "../net/link.js";
 import type { HeartbeatState, NodeInfo, NodeState, ProcInfo } from "./views.js";
@@ -29,6 +38,8 @@ export class Membership {
     private readonly downAfterMs: number,
     private readonly onDown: (m: Member, lost: ProcInfo[]) => void,
     private readonly now: () => number = () => performance.now(),
+    /** a member marked down was heard again (after `downMs`) and is up */
+    private readonly onUp: (m: Member, downMs: number) => void = () => undefined,
   ) {}
 
   /** Adds or revives a member reached over `link`. */
@@ -43,11 +54,24 @@ export class Membership {
     return m;
   }
 
-  heard(name: string, state: HeartbeatState): void {
+  /** A heartbeat of `name` on `link`: what it says of itself, and that it lives. */
+  heard(name: string, state: HeartbeatState, link: MessageLink | null = null): void {
     const m = this.members.get(name);
     if (!m) return;
     m.last = state;
-    m.lastSeen = this.now();
+    this.seen(name, link);
+  }
+
+  /** Any frame of `name` on `link`: it lives; a member down for silence is up again on that link. */
+  seen(name: string, link: MessageLink | null = null): void {
+    const m = this.members.get(name);
+    if (!m) return;
+    const now = this.now();
+    const silentFor = now - m.lastSeen;
+    m.lastSeen = now;
+    if (m.state !== "down" || !link?.open) return;
+    Object.assign(m, { state: "up", link, reason: null });
+    this.onUp(m, silentFor);
   }
 
   /** Marks a member down (or left), reporting its running processes lost. */
@@ -60,6 +84,12 @@ export class Membership {
     const lost = (m.last?.procs ?? []).filter((p) => p.state === "running").map((p) => ({ ...p, state: "lost" as const }));
     if (m.last) m.last = { ...m.last, procs: m.last.procs.map((p) => lost.find((l) => l.pid === p.pid) ?? p) };
     this.onDown(m, lost);
+  }
+
+  /** Counts every member as heard now: this node itself was not listening (its loop stalled), so their silence proves nothing. */
+  refresh(): void {
+    const now = this.now();
+    for (const m of this.members.values()) m.lastSeen = Math.max(m.lastSeen, now);
   }
 
   /** Marks down every member silent for too long. */
@@ -100,6 +130,7 @@ export class Membership {
         memory: m.last?.memory ?? 0,
         maxMemory: m.last?.maxMemory ?? 0,
         silentMs: Math.round(now - m.lastSeen),
+        loopMs: m.last?.loopMs ?? 0,
         reason: m.reason,
         mail: m.last?.mail ?? null,
       }));

@@ -27,14 +27,19 @@ import { Emigrations } from "./emigrations.js";
 import { Immigrations } from "./immigrations.js";
 import { ModuleCache } from "./modules.js";
 import { Peers } from "./peers.js";
-import { ProcessTable } from "./processes.js";
+import { ProcessTable, type Proc } from "./processes.js";
+import { OutputFlow } from "./output-flow.js";
+import { LoopDelay } from "./loop-delay.js";
 import { Requests } from "./requests.js";
 import { Router } from "./router.js";
 import { NodeServer } from "./server.js";
+import type { TlsIdentity, TrustedCa } from "../net/tls.js";
 import { PostOffice } from "./messaging/post-office.js";
 import type { ForwardingMode } from "./forwarding/forwarding.js";
 import { counterOf, originOf } from "../messaging/addresses.js";
 
+/** A stop that has not closed everything by then ends anyway (a link that never closes cannot hold a node). */
+const STOP_BOUND_MS = 5000;
 /** How many heartbeats a node that handed a process over lists it, as its new node will (until that node's heartbeat does). */
 const DEPARTED_BEATS = 10;
 
@@ -45,6 +50,13 @@ export interface NodeOptions {
   join?: string;
   secret: Buffer;
   maxFrame: number;
+  /** serve wss:// with this certificate (without: ws://) */
+  tls?: TlsIdentity;
+  /** the CA the other nodes' certificates are checked with, dialling wss:// (without: this machine's) */
+  ca?: TrustedCa;
+  /** most connections authenticating at once, and most connections in all */
+  maxPending: number;
+  maxConnections: number;
   maxProcs: number;
   /** limit on the sum of guests' maximum memories, bytes */
   maxMemory: number;
@@ -57,6 +69,8 @@ export interface NodeOptions {
   deliverTimeoutMs: number;
   /** forwarding by update: how long a move waits for its link holders */
   updateWaitMs: number;
+  /** a client that reads none of a process's output this long, while the process waits for it, is dropped */
+  readerTimeoutMs: number;
   /** one line per event or guest output line */
   log: (line: string) => void;
 }
@@ -72,15 +86,19 @@ export class ClusterNode {
   private readonly server: NodeServer;
   private readonly requests: Requests;
   private readonly clients = new Set<Link>();
+  private readonly loop: LoopDelay;
 
   constructor(private readonly o: NodeOptions) {
     const event = (s: string) => o.log(`* ${s}`);
     const url = () => this.url;
     this.router = new Router(event);
-    this.processes = new ProcessTable(o.name, o.log, event, o.mailbox);
+    this.processes = new ProcessTable(o.name, o.log, event, o.mailbox, new OutputFlow(o.readerTimeoutMs, event));
     const mail = () => ({ ...this.post.counters });
+    const loop = new LoopDelay();
+    this.loop = loop;
     const state = () => ({
       url: this.url,
+      loopMs: loop.sample(),
       memory: this.processes.memoryInUse(),
       maxMemory: o.maxMemory,
       procs: this.processes.infos(),
@@ -107,7 +125,7 @@ export class ClusterNode {
       this.router,
     );
     this.view = new ClusterView(
-      { name: o.name, url, maxMemory: o.maxMemory, departedMs: DEPARTED_BEATS * o.heartbeatMs, mail },
+      { name: o.name, url, maxMemory: o.maxMemory, departedMs: DEPARTED_BEATS * o.heartbeatMs, mail, loopMs: () => loop.worst() },
       this.processes,
       this.peers,
       this.router,
@@ -163,16 +181,24 @@ export class ClusterNode {
       `* stopping (${reason}): taking no new work; ` +
         (pids.length ? `these processes die with this node: ${pids.join(", ")}` : "no processes die with it"),
     );
+    const bound = new Promise<"late">((r) => setTimeout(() => r("late"), STOP_BOUND_MS).unref());
+    const done = await Promise.race([this.wind(dying, reason), bound]);
+    if (done === "late") this.o.log(`* stopping took over ${STOP_BOUND_MS / 1000} s; closed what was left`);
+    return pids;
+  }
+
+  /** The clean part of a stop: the processes end, the others hear so, every link and the server close. */
+  private async wind(dying: Proc[], reason: string): Promise<void> {
     await Promise.all(dying.map((p) => p.process?.kill()));
     await new Promise((r) => setImmediate(r)); // let the exits land in the table
     this.peers.beat(); // the others learn how each process ended, rather than calling them lost
     this.peers.leave(reason);
     await this.shutdown();
-    return pids;
   }
 
   /** Closes every link, timer and the server. */
   private async shutdown(): Promise<void> {
+    this.loop.close();
     this.post.close();
     this.peers.close();
     for (const c of this.clients) c.close(CLOSE_LEAVING, `node ${this.o.name} is stopping`);

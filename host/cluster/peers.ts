@@ -8,17 +8,19 @@
 //
 // Every `heartbeatMs` the node sends each member a heartbeat with its own
 // state (its load and process list); what each member last said goes into the
-// membership table (membership.ts), which marks silent members down. A link
-// that closes marks its member down; a `bye` marks it left. Parts of the node
+// membership table (membership.ts), which marks silent members down, and up
+// again when they are heard from (any frame counts). A link that closes
+// marks its member down; a `bye` marks it left. Parts of the node
 // that keep state per peer (migrations under way) hear of a lost peer through
 // onGone.
 
 import { connect, CLOSE_LEAVING, type Link, type MessageLink } from "../net/link.js";
+import type { TrustedCa } from "../net/tls.js";
 import type { Message, MessageOf } from "../net/protocol.js";
 import { MigrantError } from "../errors.js";
-import { Membership } from "./membership.js";
+import { Membership, type Member } from "./membership.js";
 import type { Router } from "./router.js";
-import type { HeartbeatState, MemberAddress } from "./views.js";
+import type { HeartbeatState, MemberAddress, ProcInfo } from "./views.js";
 
 /** What a node's name must look like (the CLI checks --name the same way). */
 export const NODE_NAME = /^[A-Za-z0-9_-]{1,32}$/;
@@ -30,6 +32,8 @@ export interface PeersOptions {
   name: string;
   secret: Buffer;
   maxFrame: number;
+  /** the CA the members' certificates are checked with (wss://) */
+  ca?: TrustedCa;
   heartbeatMs: number;
   /** this node's address, once it listens */
   url: () => string;
@@ -50,27 +54,53 @@ export class Peers {
   private readonly goneListeners: Array<(peer: string) => void> = [];
   private readonly beatListeners: Array<(peer: string, state: HeartbeatState) => void> = [];
   private leaving = false;
+  /** every node link taken in and not closed yet */
+  private readonly adopted = new Set<MessageLink>();
 
   constructor(
     private readonly o: PeersOptions,
     private readonly router: Router,
   ) {
-    this.membership = new Membership(o.name, o.heartbeatMs * SILENT_BEATS, (m, lost) => {
+    const onDown = (m: Member, lost: ProcInfo[]) => {
       const why = m.state === "left" ? `left (${m.reason})` : `is down (${m.reason})`;
       const which = lost.length ? `; its processes are lost: ${lost.map((p) => p.pid).join(", ")}` : "";
       o.event(`node ${m.name} ${why}${which}`);
-    });
+    };
+    const onUp = (m: Member, silentMs: number) => {
+      const running = (m.last?.procs ?? []).filter((p) => p.state === "running").map((p) => p.pid);
+      const which = running.length ? `; its processes run on: ${running.join(", ")}` : "";
+      o.event(`node ${m.name} is up again (heard from after ${(silentMs / 1000).toFixed(1)} s)${which}`);
+    };
+    this.membership = new Membership(o.name, o.heartbeatMs * SILENT_BEATS, onDown, undefined, onUp);
     router.on("node", "heartbeat", (link, m) => {
-      this.membership.heard(link.peer, m.state);
+      this.membership.heard(link.peer, m.state, link);
       for (const f of this.beatListeners) f(link.peer, m.state);
     });
     router.on("node", "bye", (link, m) => this.membership.down(link.peer, "left", m.reason));
   }
 
-  /** Starts the heartbeats and the sweep for silent members. */
+  /**
+   * Starts the heartbeats and the sweep for silent members. A sweep that comes
+   * far later than its period means this node was not running (stopped, or its
+   * loop blocked): the members' silence is its own, so they get a fresh window.
+   */
   start(): void {
     this.timers.push(setInterval(() => this.beat(), this.o.heartbeatMs));
-    this.timers.push(setInterval(() => this.membership.sweep(), Math.max(50, this.o.heartbeatMs / 2)));
+    const period = Math.max(50, this.o.heartbeatMs / 2);
+    let last = performance.now();
+    this.timers.push(
+      setInterval(() => {
+        const now = performance.now();
+        const gap = now - last;
+        last = now;
+        if (gap < (this.o.heartbeatMs * SILENT_BEATS) / 2) return this.membership.sweep();
+        this.membership.refresh();
+        this.beat();
+        this.o.event(
+          `this node did not run for ${(gap / 1000).toFixed(1)} s (stopped, or its event loop blocked); members get a fresh window`,
+        );
+      }, period),
+    );
   }
 
   /** Calls `f` with the name of every peer whose link closes. */
@@ -144,17 +174,17 @@ export class Peers {
   /** Says `bye` to every member and closes the links (a clean stop). */
   leave(reason: string): void {
     this.leaving = true;
-    for (const link of this.membership.links()) {
+    for (const link of [...this.adopted].filter((l) => l.open)) {
       link.send({ t: "bye", reason });
       link.close(CLOSE_LEAVING, reason);
     }
   }
 
-  /** Stops the timers and closes every link. */
+  /** Stops the timers and closes every link (also one to a member marked down while its link stayed open). */
   close(): void {
     this.leaving = true;
     for (const t of this.timers) clearInterval(t);
-    for (const m of this.membership.members.values()) m.link?.close(CLOSE_LEAVING, "leaving");
+    for (const link of this.adopted) link.close(CLOSE_LEAVING, "leaving");
   }
 
   /** Sends this node's heartbeat to every member now. */
@@ -167,7 +197,7 @@ export class Peers {
   }
 
   private dial(url: string): Promise<Link> {
-    return connect(url, { secret: this.o.secret, role: "node", name: this.o.name, maxFrame: this.o.maxFrame });
+    return connect(url, { secret: this.o.secret, role: "node", name: this.o.name, maxFrame: this.o.maxFrame, ca: this.o.ca });
   }
 
   /** Our `join` on a link we dialled; the member list it answers. */
@@ -182,8 +212,13 @@ export class Peers {
   /** Takes an authenticated node link into the membership and routes its messages. */
   adopt(link: MessageLink, url: string): void {
     this.membership.add(link.peer, url, link);
-    link.on("message", (m: Message) => this.router.route("node", link, m));
+    this.adopted.add(link);
+    link.on("message", (m: Message) => {
+      if (m.t !== "heartbeat") this.membership.seen(link.peer, link); // a heartbeat says more: heard()
+      this.router.route("node", link, m);
+    });
     link.on("close", (_code: number, reason: string) => {
+      this.adopted.delete(link);
       for (const f of this.goneListeners) f(link.peer);
       if (!this.leaving && this.membership.members.get(link.peer)?.link === link) {
         this.membership.down(link.peer, "down", `link closed${reason ? `: ${reason}` : ""}`);

@@ -18,7 +18,14 @@ import type { MessageLink } from "../net/link.js";
 import { memoryPages } from "../memory/pages.js";
 import { WASM_PAGE } from "../memory/layout.js";
 import { OutputLog } from "./output-log.js";
+import { OutputFlow } from "./output-flow.js";
 import type { ProcInfo } from "./views.js";
+
+/** How long a watcher may read nothing while a guest waits for it before it is dropped (--reader-timeout). */
+export const DEFAULT_READER_TIMEOUT_MS = 30_000;
+
+/** The highest pid counter taken from what others say (a pid has up to 15 digits: this leaves a thousand times as many). */
+const MAX_HEARD_COUNTER = 1e12;
 
 /** Ended processes a node keeps listing (the oldest are forgotten). */
 export const MAX_ENDED = 200;
@@ -58,6 +65,8 @@ export class ProcessTable {
     private readonly event: (line: string) => void,
     /** messages a mailbox holds (--mailbox) */
     readonly mailCapacity?: number,
+    /** pauses a guest whose readers do not keep up (output-flow.ts) */
+    private readonly flow = new OutputFlow(DEFAULT_READER_TIMEOUT_MS, event),
   ) {}
 
   /** Calls `f` with every process started here. */
@@ -92,7 +101,8 @@ export class ProcessTable {
    */
   seenPid(pid: string): void {
     const k = counterOf(pid);
-    if (originOf(pid) === this.node && k > this.counter) this.counter = k;
+    // a counter no honest node reaches is a member's nonsense: taking it would run the pids out of digits
+    if (originOf(pid) === this.node && k > this.counter && k <= MAX_HEARD_COUNTER) this.counter = k;
   }
 
   get(pid: string): Proc | undefined {
@@ -156,13 +166,17 @@ export class ProcessTable {
     this.procs.delete(pid);
   }
 
-  /** One line of a process's output: numbered, kept for replay, shown here, sent to its watchers. */
-  print(pid: string, line: string): void {
+  /**
+   * One line of a process's output: numbered, kept for replay, shown here, sent to its watchers.
+   * Returns what the guest's output window waits for, if a watcher does not keep up (output-flow.ts).
+   */
+  print(pid: string, line: string): Promise<void> | undefined {
     const p = this.procs.get(pid);
     if (!p) return;
     const seq = p.output.append(line);
     this.log(`[${pid}] ${line}`);
     for (const w of p.watchers) w.send({ t: "output", pid, seq, line });
+    return this.flow.after(p);
   }
 
   /** Makes `gp` the process's worker and records how it ends (unless it is let go: migrated or switched). */

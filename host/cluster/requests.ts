@@ -13,6 +13,7 @@ import type { ClusterView } from "./cluster-view.js";
 import { MODULE_WAIT_MS, type ModuleCache } from "./modules.js";
 import type { ProcessTable } from "./processes.js";
 import type { Router } from "./router.js";
+import { argsProblem, moduleNameProblem } from "../migration/arrival-checks.js";
 
 export class Requests {
   /** runs waiting for the module they asked their client for, by client and request id */
@@ -42,7 +43,7 @@ export class Requests {
 
   /** The module a run asked its client for (needModule, with the run's request id). */
   private async receive(link: MessageLink, req: number): Promise<MessageOf<"module">> {
-    const box = new Mailbox();
+    const box = new Mailbox(1);
     const mine = this.awaiting.get(link) ?? new Map<number, Mailbox>();
     this.awaiting.set(link, mine.set(req, box));
     try {
@@ -54,6 +55,9 @@ export class Requests {
   }
 
   private async run(link: MessageLink, m: MessageOf<"run">): Promise<void> {
+    // every heartbeat carries what ps shows of a process: its module name and arguments are bounded
+    const long = moduleNameProblem(m.module) ?? argsProblem(m.args);
+    if (long) throw new RequestError("bad-request", `cannot run ${m.module.slice(0, 40)}: ${long}`);
     const image = await this.modules.get(link, m.req, m.hash, m.module, () => this.receive(link, m.req));
     this.capacity.check(image);
     const proc = this.table.start(image, m.module, m.args, m.detach ? null : link);

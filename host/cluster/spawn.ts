@@ -44,7 +44,7 @@ export function spawnNode(
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
           onLine(line);
-          const m = /listening on (ws:\/\/\S+)/.exec(line);
+          const m = /listening on (wss?:\/\/\S+)/.exec(line);
           if (m && !found) {
             found = true;
             resolve(m[1]);

@@ -71,6 +71,8 @@ export interface NodeInfo {
   maxMemory: number;
   /** milliseconds since it was last heard from (0 for the node answering) */
   silentMs: number;
+  /** the longest delay of its event loop over its last few heartbeats, ms (loop-delay.ts) */
+  loopMs: number;
   reason: string | null;
   /** its message counters, as last heard (null: not heard yet) */
   mail: MailCounters | null;
@@ -79,6 +81,8 @@ export interface NodeInfo {
 /** A node's heartbeat: its own view of itself. */
 export interface HeartbeatState {
   url: string;
+  /** the longest delay of its event loop over its last few heartbeats, ms */
+  loopMs: number;
   memory: number;
   maxMemory: number;
   procs: ProcInfo[];
@@ -142,12 +146,14 @@ export const NODE_INFO: Shape<NodeInfo> = object({
   memory: amount,
   maxMemory: amount,
   silentMs: amount,
+  loopMs: amount,
   reason: nullable(string),
   mail: nullable(MAIL_COUNTERS),
 });
 
 export const HEARTBEAT_STATE: Shape<HeartbeatState> = object({
   url: string,
+  loopMs: amount,
   memory: amount,
   maxMemory: amount,
   procs: array(PROC_INFO),

@@ -9,6 +9,9 @@
 //                   word 1  wake counter: bumped (and notified) whenever a
 //                           blocked guest should look again (sleep, page fault)
 //                   word 2  the page the guest is waiting for (post-copy)
+//                   word 3  output lines the guest printed that the node has
+//                           not given back yet; at OUTPUT_WINDOW the guest's
+//                           print waits (cluster/output-flow.ts)
 //   ASYNC_DATA    Asyncify's {cur, end} pair
 //   ASYNC_START.. the Asyncify buffer: the saved call stack of a frozen guest
 //   DIRTY         one byte per tracked page, set to 1 by the write barrier
@@ -38,6 +41,9 @@ export const CTRL = 256;
 export const CTRL_INTERRUPT = 0;
 export const CTRL_WAKE = 1;
 export const CTRL_FAULT_PAGE = 2;
+export const CTRL_OUTPUT = 3;
+/** Output lines a guest may have in flight to its node before its print waits. */
+export const OUTPUT_WINDOW = 256;
 export const ASYNC_DATA = 512;
 export const ASYNC_START = 4096;
 

@@ -1,11 +1,12 @@
 // Page batches: up to BATCH_PAGES pages per frame, with a CRC-32 over the
 // indices and the data, checked by the destination before it installs any page
-// of the batch (a mismatch aborts the migration before the handover). A batch
+// of the batch (a mismatch aborts the migration before the handover); the
+// destination also checks every index against the module (arrival-checks.ts). A batch
 // with indices and no data stands for zero pages (post-copy pushes them so,
 // having handed over without scanning memory for them).
 
 import { crc32 } from "node:zlib";
-import type { MessageOf } from "../net/protocol.js";
+import { ProtocolError, type MessageOf } from "../net/protocol.js";
 
 export const BATCH_PAGES = 1024;
 /**
@@ -38,10 +39,18 @@ export function batchMessage(mid: number, b: Batch): MessageOf<"migPages"> {
   return { t: "migPages", mid, indices, data: b.data, crc: crc32(b.data, crc32(indices)) };
 }
 
-/** The batch a message carries, or null if it fails its checksum or its shape. */
+/**
+ * The batch a message carries, or null if it fails its checksum. A batch whose
+ * lengths do not fit together (indices not whole u32s, data neither empty nor
+ * a page per index) is no batch any source sends: a ProtocolError.
+ */
 export function openBatch(m: MessageOf<"migPages">, pageSize: number): Batch | null {
-  if (m.indices.length % 4 !== 0) return null;
-  if (m.data.length !== 0 && m.data.length !== (m.indices.length / 4) * pageSize) return null;
+  if (m.indices.length % 4 !== 0)
+    throw new ProtocolError("field", `migPages.indices: ${m.indices.length} bytes is not a list of u32 pages`);
+  const count = m.indices.length / 4;
+  if (m.data.length !== 0 && m.data.length !== count * pageSize) {
+    throw new ProtocolError("field", `migPages.data: ${m.data.length} bytes for ${count} pages of ${pageSize} (nor empty, for zero pages)`);
+  }
   if (crc32(m.data, crc32(m.indices)) !== m.crc) return null;
-  return { indices: new Uint32Array(new Uint8Array(m.indices).buffer), data: m.data };
+  return { indices: new Uint32Array(m.indices.slice().buffer), data: m.data };
 }

@@ -1,20 +1,36 @@
 // The messages of one migration, as they arrive on a node link (the node
 // routes them here by migration id), waited for by type with a time limit.
+// The queue is bounded: a peer that sends more messages nobody waits for than
+// the box holds (MAX_QUEUED faults during pre-copy, a second module) breaks the
+// protocol.
 
 import { MigrantError } from "../errors.js";
-import type { Message, MessageOf, MessageType } from "../net/protocol.js";
+import { ProtocolError, type Message, type MessageOf, type MessageType } from "../net/protocol.js";
+
+/** More messages waiting than any migration has outstanding: post-copy has one fault per guest at a time. */
+const MAX_QUEUED = 10_000;
+
+/** No message of the types waited for came in time (the peer is silent, not gone). */
+export class MailboxTimeout extends MigrantError {}
 
 export class Mailbox {
   private queue: Message[] = [];
   private waiter: { types: string[]; resolve(m: Message): void; reject(e: Error): void } | null = null;
   private failure: Error | null = null;
 
+  /** `capacity`: how many messages may wait here (a module's box: one, as each is up to a frame) */
+  constructor(private readonly capacity = MAX_QUEUED) {}
+
   deliver(m: Message): void {
     const w = this.waiter;
     if (w && w.types.includes(m.t)) {
       this.waiter = null;
       w.resolve(m);
-    } else this.queue.push(m);
+      return;
+    }
+    if (this.queue.length >= this.capacity)
+      throw new ProtocolError("field", `${m.t}: more than ${this.capacity} messages nobody asked for`);
+    this.queue.push(m);
   }
 
   /** Everything waiting now fails with `e` (the link closed, the peer died). */
@@ -38,7 +54,7 @@ export class Mailbox {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = null;
-        reject(new MigrantError(`no ${types.join("/")} from the other node within ${ms} ms`));
+        reject(new MailboxTimeout(`no ${types.join("/")} from the other node within ${ms} ms`));
       }, ms);
       this.waiter = {
         types,

@@ -4,7 +4,9 @@
 // with code 1002, and nothing else is touched.
 //
 // connect() and accept() run the authentication handshake (auth.ts) and hand
-// back a link that is ready for messages.
+// back a link that is ready for messages. connect() dials ws:// or wss://
+// (checking the node's certificate: tls.ts) and says in words why it could
+// not; accept() says why it refused (for the node's log).
 
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
@@ -12,6 +14,7 @@ import { decode, encode, ProtocolError, type Message, type MessageOf, type Messa
 import { nonce, prove, verify, type Role } from "./auth.js";
 import { MigrantError } from "../errors.js";
 import { MiB } from "../text/size.js";
+import { tlsFailure, type TrustedCa } from "./tls.js";
 
 /** A node could not be reached, or refused us. */
 export class LinkError extends MigrantError {}
@@ -19,6 +22,8 @@ export class LinkError extends MigrantError {}
 export const CLOSE_PROTOCOL = 1002;
 export const CLOSE_AUTH = 4001;
 export const CLOSE_LEAVING = 4002;
+/** a client that read none of a process's output for too long (cluster/output-flow.ts) */
+export const CLOSE_SLOW_READER = 4003;
 const HANDSHAKE_MS = 5000;
 /** The largest frame a link takes unless told otherwise (`migrant node --max-frame`). */
 export const DEFAULT_MAX_FRAME = 64 * MiB;
@@ -32,6 +37,8 @@ const DRAIN_BYTES = 4 * MiB;
 export interface MessageLink {
   peer: string;
   readonly open: boolean;
+  /** bytes sent but not yet written to the socket (a peer that reads slowly makes it grow) */
+  readonly buffered: number;
   send(m: Message): void;
   close(code?: number, reason?: string): void;
   /** waits until less than `limit` bytes wait to be sent (backpressure for bulk data) */
@@ -64,6 +71,10 @@ export class Link extends EventEmitter implements MessageLink {
     return !this.closed && this.ws.readyState === WebSocket.OPEN;
   }
 
+  get buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
   send(m: Message): void {
     if (this.open) this.ws.send(encode(m));
   }
@@ -71,6 +82,15 @@ export class Link extends EventEmitter implements MessageLink {
   /** Waits until the socket's send buffer is below `limit` bytes (or the link closed): backpressure for bulk data. */
   async drain(limit = DRAIN_BYTES): Promise<void> {
     while (this.open && this.ws.bufferedAmount > limit) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  /** Stops reading from the peer (TCP then holds it back), until resume(). */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
   }
 
   close(code = 1000, reason = ""): void {
@@ -117,23 +137,68 @@ export class Link extends EventEmitter implements MessageLink {
   }
 }
 
+/** What connect() needs: the secret, who we are, and for wss:// the CA to check the node's certificate with. */
+export interface ConnectOptions {
+  secret: Buffer;
+  role: "node" | "client";
+  name: string;
+  maxFrame?: number;
+  /** the CA that signs the node's certificate (wss://); without it, the CAs this machine trusts */
+  ca?: TrustedCa;
+}
+
+/** The header of a TLS node's answer to a plain ws:// connection (server.ts), so that the client can say what to do. */
+export const TLS_ONLY_HEADER = "x-migrant-tls";
+
+/** The url, checked: ws://HOST:PORT or wss://HOST:PORT. */
+function nodeUrl(url: string): URL {
+  let u: URL | null = null;
+  try {
+    u = new URL(url);
+  } catch {
+    // said below
+  }
+  if (u && (u.protocol === "ws:" || u.protocol === "wss:")) return u;
+  const v6 = /^wss?:\/\/[^[/]*:[^/]*:/.test(url) ? "; an IPv6 address goes in brackets: ws://[::1]:7001" : "";
+  throw new LinkError(`"${url}" is not a node address (expected ws://HOST:PORT, or wss://HOST:PORT for a node with TLS${v6})`);
+}
+
+/** Why the connection to `url` did not open, in words. */
+function reachFailure(e: NodeJS.ErrnoException, url: string, ca: TrustedCa | undefined): string {
+  const tls = tlsFailure(e, url, ca);
+  if (tls) return tls;
+  if (e.code === "ECONNRESET" || /socket hang up/.test(e.message))
+    return `the node at ${url} hung up before the handshake: it may be refusing connections (too many at once: its log says), or not be a migrant node`;
+  return `cannot reach a node at ${url}: ${e.code ?? e.message} (is \`migrant node\` running there?)`;
+}
+
 /** Opens a link to a node and authenticates as `role`. */
-export async function connect(url: string, o: { secret: Buffer; role: "node" | "client"; name: string; maxFrame?: number }): Promise<Link> {
+export async function connect(url: string, o: ConnectOptions): Promise<Link> {
   const maxFrame = o.maxFrame ?? DEFAULT_MAX_FRAME;
+  const tls = nodeUrl(url).protocol === "wss:";
   let ws: WebSocket;
   try {
-    ws = new WebSocket(url, { maxPayload: maxFrame, handshakeTimeout: HANDSHAKE_MS });
-  } catch {
-    throw new LinkError(`"${url}" is not a node address (expected ws://HOST:PORT)`);
+    ws = new WebSocket(url, { maxPayload: maxFrame, handshakeTimeout: HANDSHAKE_MS, ...(tls && o.ca ? { ca: o.ca.pem } : {}) });
+  } catch (e) {
+    throw new LinkError(`"${url}" is not a node address: ${(e as Error).message}`);
   }
   const link = new Link(ws, maxFrame);
   const challenge = link.next(["challenge"]);
   challenge.catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
-    ws.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new LinkError(`cannot reach a node at ${url}: ${e.code ?? e.message} (is \`migrant node\` running there?)`)),
-    );
+    ws.once("unexpected-response", (_req, res) => {
+      ws.terminate();
+      reject(
+        new LinkError(
+          res.headers[TLS_ONLY_HEADER]
+            ? `the node at ${url} speaks TLS only: connect to ${url.replace(/^ws:/, "wss:")} ` +
+                `(with --ca FILE, or $MIGRANT_CA, when a CA this machine does not trust signed its certificate)`
+            : `${url} answered HTTP ${res.statusCode}, not a WebSocket upgrade: is it a migrant node?`,
+        ),
+      );
+    });
+    ws.once("error", (e: NodeJS.ErrnoException) => reject(new LinkError(reachFailure(e, url, o.ca))));
   });
   const c = await challenge;
   const mine = nonce();
@@ -152,22 +217,40 @@ export async function connect(url: string, o: { secret: Buffer; role: "node" | "
   return link;
 }
 
-/** Server side of the handshake. Resolves with the authenticated link, or null (refused and closed). */
-export async function accept(link: Link, o: { secret: Buffer; node: string }): Promise<Link | null> {
+/** Why accept() did not let a connection in, for the node's log. */
+export interface Refusal {
+  refused: string;
+  /** who it said it was, when it got that far: client "client-123" */
+  peer?: string;
+}
+
+/** Server side of the handshake. Resolves with the authenticated link, or why it was refused (and closed). */
+export async function accept(link: Link, o: { secret: Buffer; node: string }): Promise<Link | Refusal> {
   const n = nonce();
   link.send({ t: "challenge", node: o.node, nonce: n });
   let auth: MessageOf<"auth">;
   try {
     auth = await link.next(["auth"]);
   } catch (e) {
+    const why =
+      e instanceof ProtocolError
+        ? `it broke the handshake (${e.message})`
+        : link.open
+          ? `it did not authenticate within ${HANDSHAKE_MS / 1000} s`
+          : "it closed the connection before authenticating";
     link.close(CLOSE_AUTH, (e as Error).message);
-    return null;
+    return { refused: why };
   }
   const role = auth.role as Role;
-  if ((role !== "node" && role !== "client") || !verify(o.secret, n, role, auth.proof)) {
+  if (role !== "node" && role !== "client") {
+    link.send({ t: "refused", reason: "unknown role" });
+    link.close(CLOSE_AUTH, "unknown role");
+    return { refused: `it gave an unknown role ${JSON.stringify(String(auth.role).slice(0, 20))}` };
+  }
+  if (!verify(o.secret, n, role, auth.proof)) {
     link.send({ t: "refused", reason: "wrong cluster secret" });
     link.close(CLOSE_AUTH, "wrong cluster secret");
-    return null;
+    return { refused: "wrong cluster secret", peer: `${role} ${JSON.stringify(auth.name.slice(0, 40))}` };
   }
   link.peer = auth.name;
   link.role = role;

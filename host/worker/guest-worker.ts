@@ -31,7 +31,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import * as loader from "@assemblyscript/loader";
-import { ASYNC_DATA, CTRL, CTRL_FAULT_PAGE, CTRL_INTERRUPT, CTRL_WAKE, WASM_PAGE } from "../memory/layout.js";
+import { ASYNC_DATA, CTRL, CTRL_FAULT_PAGE, CTRL_INTERRUPT, CTRL_OUTPUT, CTRL_WAKE, OUTPUT_WINDOW, WASM_PAGE } from "../memory/layout.js";
 import type { CallOp, FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit } from "./messages.js";
 import { Inbox, type Answer } from "./inbox.js";
 import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
@@ -222,6 +222,18 @@ function sendMessage(toPtr: number, dataPtr: number): number {
 }
 
 /**
+ * Hands a line to the node. With OUTPUT_WINDOW lines not yet taken (its
+ * readers are slow), waits until half of them are, or a freeze is asked for
+ * (the line is out; the guest freezes at its next poll): a full pipe.
+ */
+function print(line: string): void {
+  const inFlight = Atomics.add(ctrl, CTRL_OUTPUT, 1) + 1; // counted before it is sent: the node gives it back after
+  send({ t: "out", line });
+  if (inFlight < OUTPUT_WINDOW) return;
+  inbox.wait(() => Atomics.load(ctrl, CTRL_OUTPUT) < OUTPUT_WINDOW / 2, Infinity);
+}
+
+/**
  * Asks the node (register, whereis) and waits for the answer. Not a freeze
  * point: whereis takes a round of the members (a second at most); a register
  * that races others for a name may take longer, and a freeze waits for it.
@@ -243,12 +255,12 @@ const imports = {
       throw new GuestAbort(`abort: ${text}${where}`);
     },
     trace(msg: number, n: number, ...a: number[]) {
-      send({ t: "out", line: `trace: ${readString(msg)} ${a.slice(0, n).join(", ")}`.trimEnd() });
+      print(`trace: ${readString(msg)} ${a.slice(0, n).join(", ")}`.trimEnd());
     },
     seed: () => Date.now(),
   },
   migrant: {
-    print: (ptr: number) => send({ t: "out", line: readString(ptr) }),
+    print: (ptr: number) => print(readString(ptr)),
     sleep,
     send: sendMessage,
     recv,
@@ -420,6 +432,7 @@ function resume(state: FrozenState): void {
     instantiate();
     bytes.set(kept, layout.base);
   }
+  Atomics.store(ctrl, CTRL_OUTPUT, 0); // the memory may carry the count of the worker before (a switch, a copied page)
   phase = state.phase;
   resumeSleep = state.sleepRemaining;
   inbox.cursor = { ...state.mail };

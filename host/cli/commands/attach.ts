@@ -4,14 +4,19 @@
 import type { Command } from "commander";
 import { Cluster } from "../../client/cluster.js";
 import { stdio } from "../console.js";
-import { remoteFlags, toAddress, type RemoteFlags } from "../flags.js";
+import { RING } from "../../cluster/output-log.js";
+import { count, remoteFlags, toAddress, type RemoteFlags } from "../flags.js";
 
 export function attachCommand(p: Command): void {
-  remoteFlags(p.command("attach").description("follow a process's stdout, wherever it runs, to its exit").argument("<pid>")).action(
-    async (pid: string, f: RemoteFlags) => {
-      const e = await new Cluster(toAddress(f)).attach(pid, stdio.out);
-      if (e.error) stdio.note(`process ${pid} ended: ${e.error}`);
-      process.exitCode = e.code;
-    },
-  );
+  remoteFlags(
+    p
+      .command("attach")
+      .description("follow a process's stdout, wherever it runs, to its exit")
+      .argument("<pid>")
+      .option("--from <line>", `start at this output line (the node keeps the last ${RING} lines)`, count("--from", 1), 1),
+  ).action(async (pid: string, f: RemoteFlags & { from: number }) => {
+    const e = await new Cluster(toAddress(f)).attach(pid, stdio.out, f.from);
+    if (e.error) stdio.note(`process ${pid} ended: ${e.error}`);
+    process.exitCode = e.code;
+  });
 }

@@ -12,7 +12,7 @@ export function benchCommand(p: Command): void {
   p.command("bench")
     .description(
       "the benchmark: downtime on two real nodes (each workload x strategy x memory size), overhead, " +
-        "and the four message forwarding mechanisms side by side on three; with a report",
+        "and the four message forwarding mechanisms side by side on three; with a report. --soak N: N migrations in a row instead",
     )
     .option("--quick", "a few minutes: 64 MiB only, one run each, overhead measured once")
     .option("--workloads <list>", `comma-separated, of ${WORKLOAD_NAMES.join(",")} (default: all)`)
@@ -25,6 +25,13 @@ export function benchCommand(p: Command): void {
     .option("--no-messaging", "skip the messaging benchmark (the four forwarding mechanisms)")
     .option("--messaging-only", "only the floor and the messaging benchmark")
     .option("--forwarding <list>", `the messaging benchmark's mechanisms, comma-separated, of ${FORWARDING_MODES.join(",")} (default: all)`)
+    .option(
+      "--soak <n>",
+      "only the soak: n migrations in a row of one guest printing numbered lines, on three real nodes, by the strategies in turn; " +
+        "reports failures, lines lost or repeated, each node's RSS before and after, and downtime (the target: 1000, none lost, RSS +<50 MB); " +
+        "--sizes: the guest's MiB (default 16)",
+      count("--soak", 1),
+    )
     .option("--out <dir>", "where to write the results", DEFAULT_RESULTS)
     .action(async (flags) => {
       const { benchFromFlags } = await import("../../../bench/options.js");

@@ -17,7 +17,7 @@ export function nodesCommand(p: Command): void {
       if (f.json) return stdio.out(JSON.stringify(list));
       stdio.out(
         table(
-          ["NAME", "ADDRESS", "STATE", "LOAD", "PROCESSES", "MEMORY", "LAST HEARD"],
+          ["NAME", "ADDRESS", "STATE", "LOAD", "PROCESSES", "MEMORY", "LOOP", "LAST HEARD"],
           list.map((n) => [
             n.name,
             n.url,
@@ -25,6 +25,7 @@ export function nodesCommand(p: Command): void {
             n.load,
             n.procs,
             formatSize(n.memory),
+            `${n.loopMs} ms`,
             n.silentMs ? `${ago(n.silentMs)} ago` : "now",
           ]),
         ),

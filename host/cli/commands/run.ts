@@ -8,7 +8,7 @@ import { UsageError } from "../../errors.js";
 import { Cluster, type ClusterAddress } from "../../client/cluster.js";
 import type { BuildOptions } from "../../build/options.js";
 import { stdio, type Console } from "../console.js";
-import { buildFlags, millis, toAddress, toBuildOptions, type BuildFlags, type RemoteFlags } from "../flags.js";
+import { buildFlags, CA_FLAG, millis, toAddress, toBuildOptions, type BuildFlags, type RemoteFlags } from "../flags.js";
 import { loadImage, runLocal } from "../local.js";
 
 type RunFlags = BuildFlags & RemoteFlags & { checkpointAfter?: number; to?: string; nodeName: string; on?: string; detach?: boolean };
@@ -27,6 +27,7 @@ export function runCommand(p: Command): void {
       .option("--on <name>", "run on the node of this name (through --node); auto: the least-loaded node")
       .option("-d, --detach", "print the pid and return at once")
       .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE)")
+      .option(...CA_FLAG)
       .allowUnknownOption()
       .allowExcessArguments(),
   ).action(async (prog: string, args: string[], f: RunFlags) => {

@@ -29,6 +29,13 @@ export class MigrationFailed extends MigrantError {
   }
 }
 
+/**
+ * The handover was sent and the destination's answer never came (or the link
+ * closed): the process may run there. It is not resumed here, so that two
+ * copies never run; the destination runs it if it got the handover.
+ */
+export class MigrationInDoubt extends MigrationFailed {}
+
 /** What the source node gives a migration: the link, the process, and how to report. */
 export interface EmigrationContext {
   mid: number;
@@ -51,6 +58,8 @@ export interface EmigrationContext {
   seq(): number;
   /** the destination runs the process now: move it in the node's table */
   onHandover(): void;
+  /** the handover was sent and not answered: the frozen process is let go here (it may run there) */
+  onInDoubt(reason: string): void;
   /** the process's messages (cluster/messaging/post-office.ts) */
   mail: {
     /** it is frozen for the handover: hold its messages; resolves when it may resume at the destination */
@@ -64,8 +73,7 @@ export interface EmigrationContext {
   corruptBatch?: number;
 }
 
-/** How long the source waits for any one answer of the destination. */
-export const STEP_MS = 30_000;
+export { STEP_MS } from "../timeouts.js";
 
 export class Emigration {
   readonly stats: MigrationStats;
@@ -76,6 +84,8 @@ export class Emigration {
   frozenAt = 0;
   /** the destination runs the process: nothing to roll back any more */
   handedOver = false;
+  /** migHandover has left: until the destination refuses, this node must not resume the process */
+  handoverSent = false;
   /** since the freeze for the handover: resolves when the process may resume at the destination (forwarding by update) */
   mailReady: Promise<void> = Promise.resolve();
 

@@ -12,7 +12,10 @@
 import { verifyDigests } from "../verify.js";
 import { memoryPages } from "../../memory/pages.js";
 import type { FrozenState } from "../../worker/messages.js";
-import { STEP_MS, type Emigration } from "./emigration.js";
+import { MigrationInDoubt, STEP_MS, type Emigration } from "./emigration.js";
+import { MailboxTimeout } from "../mailbox.js";
+import type { MessageOf } from "../../net/protocol.js";
+import { messageOf } from "../../text/thrown.js";
 
 /** Freezes, sends the pages `rest()` names then (one last round), and hands over with nothing absent. */
 export async function stopAndCopy(m: Emigration, rest: () => number[]): Promise<void> {
@@ -42,10 +45,39 @@ export async function handover(m: Emigration, state: FrozenState, absent: number
     absentFrom: range[0],
     absentTo: range[1],
   });
-  const r = await m.mailbox.next(["migResumed", "migRefuse"], STEP_MS);
-  if (r.t === "migRefuse") m.refusedBy(r.reason, "could not resume the process");
+  m.handoverSent = true;
+  const r = await resumedThere(m);
+  if (r.t === "migRefuse") {
+    m.handoverSent = false; // it does not run there, and never will: it is this node's again
+    m.refusedBy(r.reason, "could not resume the process");
+  }
   m.stats.downtimeMs = performance.now() - m.frozenAt;
   m.handedOver = true;
   await proc.release();
   m.ctx.onHandover();
+}
+
+/**
+ * The destination's answer to the handover. If none comes within STEP_MS the
+ * source asks, once, with migAbort: the destination answers migResumed if the
+ * guest runs there (or is about to), else migRefuse, and then never runs it.
+ * No answer to that either (or the link closes): the process is in doubt, and
+ * this node does not resume it (MigrationInDoubt): two copies must never run.
+ * The common path costs nothing: the question is asked only after a timeout.
+ */
+async function resumedThere(m: Emigration): Promise<MessageOf<"migResumed" | "migRefuse">> {
+  const answer = ["migResumed", "migRefuse"] as const;
+  const to = m.ctx.to;
+  try {
+    return await m.mailbox.next([...answer], STEP_MS);
+  } catch (e) {
+    if (!m.link.open || !(e instanceof MailboxTimeout))
+      throw new MigrationInDoubt(`the link to node ${to} closed after the handover (${messageOf(e)})`);
+  }
+  m.link.send({ t: "migAbort", mid: m.ctx.mid, reason: `no migResumed within ${STEP_MS} ms of the handover: does the process run there?` });
+  try {
+    return await m.mailbox.next([...answer], STEP_MS);
+  } catch (e) {
+    throw new MigrationInDoubt(`node ${to} did not say whether it runs the process (${messageOf(e)})`);
+  }
 }

@@ -4,7 +4,8 @@
 // background push (unless --no-push) sends the rest in small batches, keeping
 // little queued on the link (PUSH_QUEUE_BYTES) so that a fault's answer waits
 // behind little. It ends when the destination has every page (migDone, with
-// its fault figures). The source must stay up until then.
+// its fault figures). The source must stay up until then. A migRefuse now
+// means the destination stopped the process (a page came too late).
 
 import { PUSH_PAGES, PUSH_QUEUE_BYTES } from "../batch.js";
 import type { MessageOf } from "../../net/protocol.js";
@@ -16,13 +17,16 @@ const NO_PUSH_WAIT_MS = 24 * 3600 * 1000;
 export async function servePostCopy(m: Emigration, pages: number[]): Promise<void> {
   const done = await serve(m, pages);
   const { faults, faultP50Us, faultP99Us, faultTimesMs } = done.stats;
-  Object.assign(m.stats, { faults, faultP50Us, faultP99Us, faultTimesMs });
+  // as many fault times as a destination keeps (FAULT_TIMES): the client's migResult stays small
+  Object.assign(m.stats, { faults, faultP50Us, faultP99Us, faultTimesMs: faultTimesMs.slice(0, 20_000) });
 }
 
 async function serve(m: Emigration, pages: number[]): Promise<MessageOf<"migDone">> {
   const pending = new Set(pages);
   let next = 0;
   for (;;) {
+    // the destination stopped the process (a page it asked for came too late, a batch it could not use)
+    for (const r of m.mailbox.take("migRefuse")) m.refusedBy(r.reason, "stopped the process");
     const faulted = m.mailbox
       .take("migFault")
       .map((f) => f.page)
@@ -37,7 +41,7 @@ async function serve(m: Emigration, pages: number[]): Promise<MessageOf<"migDone
       }
       if (chunk.length) {
         m.stream.ship(chunk);
-        await m.link.drain(PUSH_QUEUE_BYTES);
+        await m.stream.drained(PUSH_QUEUE_BYTES);
         m.ctx.progress({
           phase: "post-copy push",
           round: m.stats.rounds,
@@ -48,10 +52,11 @@ async function serve(m: Emigration, pages: number[]): Promise<MessageOf<"migDone
       }
       await new Promise((r) => setImmediate(r)); // let fault requests overtake
     } else {
-      const f = await m.mailbox.next(["migFault", "migDone"], NO_PUSH_WAIT_MS);
+      const f = await m.mailbox.next(["migFault", "migDone", "migRefuse"], NO_PUSH_WAIT_MS);
       if (f.t === "migDone") return f;
-      m.mailbox.deliver(f);
+      m.mailbox.deliver(f); // a fault (served above), or a refusal (thrown above)
     }
   }
-  return m.mailbox.next(["migDone"], STEP_MS);
+  const end = await m.mailbox.next(["migDone", "migRefuse"], STEP_MS);
+  return end.t === "migDone" ? end : m.refusedBy(end.reason, "stopped the process");
 }

@@ -1,5 +1,7 @@
 // The page stream from the source to the destination: pages copied out of the
 // guest's memory into checksummed batches (batch.ts) and sent on the node link.
+// Every wait for the destination is bounded (STEP_MS): its answer to a sync,
+// and the link draining while it takes what was queued.
 //
 // send() is the stream of the rounds and the stop-and-copy: batches of
 // BATCH_PAGES, each waiting until the socket has drained, paced to
@@ -11,7 +13,7 @@
 
 import { BATCH_PAGES, batchMessage, makeBatch, zeroBatch } from "../batch.js";
 import { splitZero } from "../../memory/pages.js";
-import { STEP_MS, type Emigration } from "./emigration.js";
+import { MigrationFailed, STEP_MS, type Emigration } from "./emigration.js";
 
 /** The longest pause between two checks for a cancel while pacing to --bandwidth. */
 const PACING_STEP_MS = 50;
@@ -37,7 +39,7 @@ export class PageStream {
       this.m.link.send(msg);
       stats.pagesSent += msg.indices.length / 4;
       stats.bytesSent += msg.data.length + msg.indices.length;
-      await this.m.link.drain();
+      await this.drained();
       await this.pace();
       ctx.progress({
         phase: label,
@@ -81,6 +83,18 @@ export class PageStream {
     this.m.checkCancelled();
   }
 
+  /**
+   * Waits until the link has drained (backpressure), at most STEP_MS: a
+   * destination that stops reading fails the migration instead of holding it.
+   */
+  async drained(limit?: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), STEP_MS)));
+    const done = await Promise.race([this.m.link.drain(limit).then(() => "drained" as const), late]);
+    clearTimeout(timer);
+    if (done === "late") throw new MigrationFailed(`node ${this.m.ctx.to} took none of the pages queued for it for ${STEP_MS / 1000} s`);
+  }
+
   /** Megabytes per second since the first page left. */
   rate(): number {
     return this.started ? this.m.stats.bytesSent / 1e6 / ((performance.now() - this.started) / 1000 || 1e-3) : 0;
@@ -99,6 +113,7 @@ export class PageStream {
       if (due <= 0) return;
       await sleep(Math.min(due, PACING_STEP_MS));
       this.m.checkCancelled();
+      for (const r of this.m.mailbox.take("migRefuse")) this.m.refusedBy(r.reason); // it gave up waiting (arrival-idle)
     }
   }
 }
