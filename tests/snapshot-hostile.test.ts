@@ -199,7 +199,7 @@ describe("a snapshot edited and re-checksummed", () => {
     const cases: Array<[(r: RawSnapshot) => void, RegExp]> = [
       [(r) => (mail(r).sid = "not hex"), /header mail\.sid: expected a sender id/],
       [(r) => (mail(r).next = 0), /header mail\.next: expected a whole number >= 1/],
-      [(r) => (mail(r).inbox = [{ i: 9_999_999, from: "A.1", data: "" }]), /queued message 9999999 is out of order/],
+      [(r) => (mail(r).inbox = [{ i: 9_999_999, from: "A.1", data: "" }]), /mailbox inbox: message 9999999 is out of order/],
       [(r) => (mail(r).inbox = [{ i: 1, from: "A.1", data: "not base64!" }]), /header mail\.inbox\.0\.data: expected base64 data/],
       [
         (r) => (mail(r).pending = { n: 12345, to: "A.1", data: "", result: null }),

@@ -15,8 +15,9 @@
 import { ProtocolError, type MessageOf } from "../net/protocol.js";
 import { WASM_PAGE, type GlobalSlot, type Layout } from "../memory/layout.js";
 import { PID, validName } from "../messaging/addresses.js";
-import { MAX_BYTES, MAX_MESSAGE, type MailState } from "../messaging/process-mail.js";
-import type { GlobalValue } from "../worker/messages.js";
+import type { MailState } from "../messaging/process-mail.js";
+import { mailProblem } from "../messaging/mail-check.js";
+import { globalValueFits, type GlobalValue, type MailCursor } from "../worker/messages.js";
 import type { Batch } from "./batch.js";
 
 /** Longest module name, pid, sender id or address a migration may carry. */
@@ -27,13 +28,6 @@ export const MAX_ARG_BYTES = 64 * 1024;
 /** The output line count and move count an arriving process may have: room is left for its next lines and moves (u32 on the wire). */
 const MAX_SEQ = 2 ** 32 - 2 ** 24;
 const MAX_MOVES = 2 ** 31;
-/** Generous bounds on a travelling mailbox (process-mail.ts keeps far less). */
-const MAX_LETTERS = 1 << 20;
-const MAX_SENDERS = 100_000;
-const MAX_HOLDERS = 10_000;
-const I64_MIN = -(2n ** 63n);
-const I64_MAX = 2n ** 63n - 1n;
-const FLOAT_NAMES = ["NaN", "Infinity", "-Infinity", "-0"];
 
 const violation = (field: string, what: string): ProtocolError => new ProtocolError("field", `${field}: ${what}`);
 
@@ -119,7 +113,7 @@ export function checkHandover(m: MessageOf<"migHandover">, c: HandoverContext): 
   }
   checkGlobals(m.state.frozen.globals, L.globals);
   if (m.state.seq > MAX_SEQ) throw violation("migHandover.state.seq", `${m.state.seq} output lines`);
-  checkMail(m.state.mail);
+  checkMail(m.state.mail, m.state.frozen.mail);
   return absent;
 }
 
@@ -129,49 +123,11 @@ function checkGlobals(values: Record<string, GlobalValue>, slots: GlobalSlot[]):
     const v = values[g.export];
     const field = `migHandover.state.frozen.globals.${g.export}`;
     if (v === undefined) throw violation(field, "missing");
-    if (!globalFits(g.type, v)) throw violation(field, `${JSON.stringify(v).slice(0, 40)} is not an ${g.type}`);
+    if (!globalValueFits(g.type, v)) throw violation(field, `${JSON.stringify(v).slice(0, 40)} is not an ${g.type}`);
   }
 }
 
-function globalFits(type: GlobalSlot["type"], v: GlobalValue): boolean {
-  if (type === "i64") {
-    if (typeof v !== "string" || !/^-?\d{1,20}$/.test(v)) return false;
-    const n = BigInt(v);
-    return n >= I64_MIN && n <= I64_MAX;
-  }
-  if (type === "i32") return typeof v === "number" && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 32;
-  return typeof v === "number" || FLOAT_NAMES.includes(v);
-}
-
-/** base64 of at most `bytes` bytes */
-const b64Within = (s: string, bytes: number) => s.length <= Math.ceil(bytes / 3) * 4;
-
-/** The mailbox that travels: numbers in order, sizes within what a mailbox may hold, names that are names. */
-function checkMail(mail: MailState): void {
-  const field = "migHandover.state.mail";
-  if (mail.sid.length === 0 || mail.sid.length > MAX_NAME) throw violation(`${field}.sid`, "not a sender id");
-  if (mail.next < 1) throw violation(`${field}.next`, "messages are numbered from 1");
-  if (mail.inbox.length > MAX_LETTERS) throw violation(`${field}.inbox`, `${mail.inbox.length} messages`);
-  let last = 0;
-  let bytes = 0;
-  for (const l of mail.inbox) {
-    if (l.i <= last || l.i >= mail.next)
-      throw violation(`${field}.inbox`, `message ${l.i} out of order (after ${last}, before ${mail.next})`);
-    if (l.from.length > MAX_NAME || !b64Within(l.data, MAX_MESSAGE)) throw violation(`${field}.inbox`, `message ${l.i} is too long`);
-    last = l.i;
-    bytes += l.data.length;
-  }
-  if (bytes > Math.ceil((MAX_BYTES + MAX_MESSAGE) / 3) * 4) {
-    throw violation(`${field}.inbox`, `more bytes than a mailbox holds`);
-  }
-  const seen = Object.keys(mail.seen);
-  if (seen.length > MAX_SENDERS || seen.some((s) => s.length > MAX_NAME)) throw violation(`${field}.seen`, `${seen.length} senders`);
-  if (mail.holders.length > MAX_HOLDERS || mail.holders.some((h) => h.length > MAX_NAME)) {
-    throw violation(`${field}.holders`, `${mail.holders.length} nodes`);
-  }
-  const p = mail.pending;
-  if (p && (p.n < 1 || p.to.length === 0 || p.to.length > MAX_NAME || !b64Within(p.data, MAX_MESSAGE))) {
-    throw violation(`${field}.pending`, "not a send a process could have under way");
-  }
-  if (mail.name !== null && !validName(mail.name)) throw violation(`${field}.name`, "not a name a process may register");
+function checkMail(mail: MailState, cursor: MailCursor): void {
+  const problem = mailProblem(mail, cursor);
+  if (problem) throw new ProtocolError("field", `migHandover.state.mail.${problem}`);
 }

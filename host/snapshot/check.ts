@@ -21,9 +21,10 @@
 import { MigrantError, SnapshotFormatError } from "../errors.js";
 import { Image } from "../image.js";
 import { PRIMARY } from "../instrument/variants.js";
-import { WASM_PAGE, type GlobalSlot, type Layout } from "../memory/layout.js";
-import { MAX_BYTES, MAX_MESSAGE, type MailState } from "../messaging/process-mail.js";
-import type { FrozenState, GlobalValue } from "../worker/messages.js";
+import { WASM_PAGE, type Layout } from "../memory/layout.js";
+import type { MailState } from "../messaging/process-mail.js";
+import { mailProblem } from "../messaging/mail-check.js";
+import { globalValueFits, type FrozenState } from "../worker/messages.js";
 import { decodeSnapshot } from "./codec.js";
 import type { Snapshot } from "./snapshot.js";
 import { array, count, number, object, oneOf, string, ShapeError } from "../net/shape.js";
@@ -91,24 +92,6 @@ function asyncify(s: Snapshot, L: Layout): Finding {
   return null;
 }
 
-const I32 = 2 ** 31;
-const I64 = 2n ** 63n;
-const FLOAT_NAMES = ["NaN", "Infinity", "-Infinity", "-0"];
-
-/** Whether a saved value is one of a global of this type (as worker/guest-worker.ts saveGlobals writes it). */
-function fits(type: GlobalSlot["type"], v: GlobalValue): boolean {
-  switch (type) {
-    case "i32":
-      return typeof v === "number" && Number.isInteger(v) && v >= -I32 && v < I32;
-    case "i64":
-      return typeof v === "string" && /^-?\d{1,20}$/.test(v) && BigInt(v) >= -I64 && BigInt(v) < I64;
-    case "f32":
-      return typeof v === "number" ? Math.fround(v) === v : FLOAT_NAMES.includes(v);
-    case "f64":
-      return typeof v === "number" || FLOAT_NAMES.includes(v);
-  }
-}
-
 function globals(state: FrozenState, L: Layout, image: Image): Finding {
   const exported = new Set(
     WebAssembly.Module.exports(image.module(PRIMARY))
@@ -123,32 +106,14 @@ function globals(state: FrozenState, L: Layout, image: Image): Finding {
     if (!exported.has(g.export)) return `the module does not export its global ${g.export} (rebuild it with \`migrant build\`)`;
     const v = state.globals[g.export];
     if (v === undefined) return `global ${g.export} is missing`;
-    if (!fits(g.type, v)) return `global ${g.export} is ${JSON.stringify(v)}, not a value of type ${g.type}`;
+    if (!globalValueFits(g.type, v)) return `global ${g.export} is ${JSON.stringify(v)}, not a value of type ${g.type}`;
   }
   return null;
 }
 
-const decodedLength = (b64: string) => (b64.length / 4) * 3 - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
-
 function mailbox(m: MailState, cursor: FrozenState["mail"]): Finding {
-  if (cursor.received >= m.next) return `the guest received message ${cursor.received}, but the mailbox has numbered only ${m.next - 1}`;
-  let last = cursor.received;
-  let bytes = 0;
-  for (const l of m.inbox) {
-    if (l.i <= last || l.i >= m.next) {
-      return `queued message ${l.i} is out of order (after ${last}; received up to ${cursor.received}, next ${m.next})`;
-    }
-    last = l.i;
-    const size = decodedLength(l.data);
-    if (size > MAX_MESSAGE) return `queued message ${l.i} is ${size} bytes, over the ${MAX_MESSAGE}-byte limit`;
-    bytes += size;
-  }
-  if (bytes > MAX_BYTES + MAX_MESSAGE) return `the queued messages hold ${bytes} bytes, over the mailbox's ${MAX_BYTES}`;
-  const p = m.pending;
-  if (p && p.n !== cursor.sent + 1)
-    return `the send under way is number ${p.n}, but the guest completed ${cursor.sent}: it should be ${cursor.sent + 1}`;
-  if (p && decodedLength(p.data) > MAX_MESSAGE) return `the send under way is over the ${MAX_MESSAGE}-byte limit`;
-  return null;
+  const problem = mailProblem(m, cursor);
+  return problem && `mailbox ${problem}`;
 }
 
 /** Throws a SnapshotFormatError unless every value of `s` fits `image`, the module it was taken of. */

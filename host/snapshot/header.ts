@@ -9,17 +9,8 @@ import type { FrozenState, GlobalValue } from "../worker/messages.js";
 import type { Snapshot } from "./snapshot.js";
 import { validName } from "../messaging/addresses.js";
 
-export interface Header {
-  /** SHA-256 (hex) of the module the state was taken of: the one inside the file */
-  module: string;
-  pid: string;
-  node: string;
-  args: string[];
-  pendingOutput: string[];
-  state: FrozenState;
-  memoryPages: number;
-  mail: MailState;
-}
+/** What a snapshot's JSON header holds: the snapshot but its bulk parts, and the SHA-256 (hex) of the module inside the file. */
+export type Header = Omit<Snapshot, "image" | "asyncify" | "pages"> & { module: string };
 
 /** The most Wasm pages a 32-bit memory has (4 GiB). */
 const MAX_WASM_PAGES = 65536;

@@ -23,6 +23,24 @@ export interface MailCursor {
 
 export const NO_MAIL: MailCursor = { received: 0, sent: 0, sender: "" };
 
+const I32 = 2 ** 31;
+const I64 = 2n ** 63n;
+const FLOAT_NAMES: GlobalValue[] = ["NaN", "Infinity", "-Infinity", "-0"];
+
+/** Whether `v` is a value a global of this type can have, as the worker saves it (i64 a decimal string; NaN, +-Infinity, -0 by name). */
+export function globalValueFits(type: "i32" | "i64" | "f32" | "f64", v: GlobalValue): boolean {
+  switch (type) {
+    case "i32":
+      return typeof v === "number" && Number.isInteger(v) && v >= -I32 && v < I32;
+    case "i64":
+      return typeof v === "string" && /^-?\d{1,20}$/.test(v) && BigInt(v) >= -I64 && BigInt(v) < I64;
+    case "f32":
+      return typeof v === "number" ? Math.fround(v) === v : FLOAT_NAMES.includes(v);
+    case "f64":
+      return typeof v === "number" || FLOAT_NAMES.includes(v);
+  }
+}
+
 /** The execution state a frozen guest leaves besides its memory. */
 export interface FrozenState {
   /** the export the guest was in: top-level initialisation or main */
