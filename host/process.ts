@@ -333,7 +333,7 @@ export class GuestProcess {
     const held = this.opts.onOutput?.(line);
     if (!(held instanceof Promise)) return this.credit(1);
     this.owed++;
-    void held.then(() => {
+    void held.finally(() => {
       const n = this.owed;
       this.owed = 0;
       this.credit(n);
@@ -344,7 +344,6 @@ export class GuestProcess {
   private credit(n: number): void {
     if (this.state === "ended" || n === 0) return;
     const before = Atomics.sub(this.ctrl, CTRL_OUTPUT, n);
-    if (before - n < 0) Atomics.store(this.ctrl, CTRL_OUTPUT, 0); // a line of a worker before this one
     if (before >= OUTPUT_WINDOW / 2 && before - n < OUTPUT_WINDOW / 2) this.wake();
   }
 

@@ -21,7 +21,9 @@ export class FakeLink extends EventEmitter implements MessageLink {
     if (this.open) this.sent.push(m);
   }
 
-  async drain(): Promise<void> {}
+  async drain(): Promise<boolean> {
+    return true;
+  }
 
   close(code = 1000, reason = ""): void {
     if (!this.open) return;

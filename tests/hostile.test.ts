@@ -168,7 +168,7 @@ describe("crafted frames from a member", () => {
     await stillServes("after a null state");
   });
 
-  it("handovers that do not fit the module (a global missing, a long Asyncify buffer, absent pages, output numbers): refused, the link closed", async () => {
+  it("handovers that do not fit the module (a global missing or extra, a long Asyncify buffer, absent pages, output numbers): refused, the link closed", async () => {
     const h = handoverTemplate();
     const frozen = h.state.frozen;
     const lacking = { ...frozen, globals: {} };
@@ -178,6 +178,11 @@ describe("crafted frames from a member", () => {
       [{ state: { ...h.state, frozen: long }, asyncify: new Uint8Array(long.asyncUsed) }, /asyncify: \d+ bytes/],
       [{ absent: new Uint8Array(Uint32Array.from([210]).buffer) }, /pages absent in a migration without post-copy/],
       [{ absentFrom: 5, absentTo: 3 }, /absent range \[5, 3\)/],
+      [{ absent: new Uint8Array(Uint32Array.from([210, 210]).buffer) }, /page 210 is listed absent twice/],
+      [
+        { state: { ...h.state, frozen: { ...frozen, globals: { ...frozen.globals, nonsense: 1 } } } },
+        /"nonsense" is not a global of the module/,
+      ],
       // its next output line would be numbered past u32 (at HEAD a2e17c1 that line's frame threw in the worker's callback, ending the node)
       [{ state: { ...h.state, seq: 2 ** 32 - 6 } }, /state\.seq: 4294967290 output lines/],
     ];
@@ -209,6 +214,15 @@ describe("crafted frames from a member", () => {
     await stillServes("after a reused migration id");
   });
 
+  it("a refusal that quotes a long non-ASCII value still closes the link (a close reason is cut to 123 bytes)", async () => {
+    const p = await member();
+    p.send(begin(21, "\u{1F600}".repeat(40)));
+    const closed = await p.closedWithin(3000);
+    expect(closed.code).toBe(CLOSE_PROTOCOL);
+    expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+    await stillServes("after a refusal quoting emoji");
+  });
+
   it("messages for a migration that does not exist are ignored, with one log line for it", async () => {
     const p = await member();
     for (let i = 0; i < 5; i++) {
@@ -233,6 +247,27 @@ describe("a peer that stops answering", () => {
     expect(refusal.reason).toMatch(/no message from node H\d+ for 4 s before the handover/);
     expect(performance.now() - t0).toBeGreaterThan(4 * STEP - 100);
     p.close();
+    await stillServes();
+  });
+
+  it("the destination's link closes before the handover (it accepted, then went): the process runs on at the source", async () => {
+    const p = await member();
+    const moving = await counter();
+    const from = p.got.length;
+    const result = checker.migrate(moving.pid, p.name, { strategy: "freeze" }, () => undefined).catch((e: Error) => e);
+    const b = await p.next((m) => (m.t === "migBegin" ? m : undefined), 5000, "migBegin", from);
+    p.send({ t: "migAccept", mid: b.mid });
+    p.close();
+    const stats = (await result) as MigrationStats;
+    expect(stats.result).toBe("failed");
+    expect(
+      p.got.slice(from).some((m) => m.t === "migHandover"),
+      "no handover went out",
+    ).toBe(false);
+    const seen = moving.out.lines.length;
+    await eventually(async () => (moving.out.lines.length > seen ? true : undefined), 3000, "the counter to print on at A");
+    expect((await ps()).find((x) => x.pid === moving.pid)).toMatchObject({ node: "A", state: "running" });
+    await checker.kill(moving.pid);
     await stillServes();
   });
 

@@ -169,6 +169,29 @@ describe("output backpressure", () => {
     B.child.kill("SIGKILL");
   }, 90_000);
 
+  it("a node whose own terminal does not read holds its guest back too: it serves meanwhile, and its log has every line", async () => {
+    const A = await node("A");
+    const before = rssOf(A.child.pid!);
+    const COUNT = 60_000;
+    const run = await migrant(["run", floodWasm, String(COUNT), "0", String(WIDTH), "--detach"], at(A));
+    expect(run.code, run.stderr).toBe(0);
+    await A.waitFor(/\[A\.1\] flood 1 /);
+    A.child.stdout!.pause(); // the node's terminal stops reading
+    await sleep(3000);
+    const rss = rssOf(A.child.pid!);
+    // the node still answers while its guest waits
+    expect((await psOf(A)).find((p) => p.pid === "A.1")?.state).toBe("running");
+    A.child.stdout!.resume();
+    await A.waitFor(/process A\.1 exited with code 0/, 30_000);
+    expectFlood(
+      A.output.filter((l) => l.startsWith("[A.1] ")).map((l) => l.slice(6)),
+      COUNT,
+      pad,
+    );
+    expect(rss - before).toBeLessThan(100 * 1024 * 1024);
+    A.child.kill("SIGKILL");
+  }, 60_000);
+
   it("a reader that reads nothing is dropped after --reader-timeout, told how to take up again, and can attach from the ring", async () => {
     const A = await node("A", ["--reader-timeout", "1500"]);
     const COUNT = 120_000;
@@ -184,13 +207,23 @@ describe("output backpressure", () => {
     expect(r.stderr).toMatch(
       /the node dropped this client: it did not read A\.1's output for too long; `migrant attach A\.1 --from \d+` takes it up again/,
     );
-    const from = COUNT - 50;
+    // what it had read is whole, up to the line it is told to take up again from
+    const from = Number(/--from (\d+)/.exec(r.stderr)![1]);
+    const read = client.out.filter((l) => l.startsWith("flood "));
+    expect(read.length).toBe(from - 1);
+    read.forEach((l, i) => l !== `flood ${i + 1}${pad}` && expect(l).toBe(`flood ${i + 1}${pad}`));
+    // it takes up again from there: what the node still keeps, and a note of what it no longer does
     const again = await migrant(["attach", "A.1", "--from", String(from)], at(A));
     expect(again.code, again.stderr).toBe(0);
+    const gap = /lines (\d+)-(\d+) of A\.1 are no longer kept by its node \(it keeps the last 1000\); going on from line (\d+)/.exec(
+      again.stderr,
+    );
+    const first = gap ? Number(gap[3]) : from;
+    if (gap) expect([Number(gap[1]), Number(gap[2]) + 1]).toEqual([from, first]);
     const lines = again.stdout.split("\n").filter(Boolean);
-    expect(lines[0]).toBe(`flood ${from}${pad}`);
+    expect(lines.length).toBe(COUNT + 2 - first);
+    lines.slice(0, -1).forEach((l, i) => l !== `flood ${first + i}${pad}` && expect(l).toBe(`flood ${first + i}${pad}`));
     expect(lines.at(-1)).toBe("flood done");
-    expect(lines.length).toBe(52);
     A.child.kill("SIGKILL");
   }, 90_000);
 });

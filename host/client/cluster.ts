@@ -14,7 +14,7 @@
 import { MigrantError, RequestError } from "../errors.js";
 import type { NodeInfo, ProcInfo } from "../cluster/views.js";
 import type { MigrationOptions, MigrationStats, Progress } from "../migration/options.js";
-import { Connection, type Delivered, type Exit, type ModuleFile, type WatchEnd } from "./connection.js";
+import { Connection, type Delivered, type Exit, type ModuleFile, type OnGap, type WatchEnd } from "./connection.js";
 import { leastLoaded } from "./placement.js";
 import type { TrustedCa } from "../net/tls.js";
 
@@ -46,10 +46,14 @@ const MAX_HOPS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Cluster {
-  constructor(readonly address: ClusterAddress) {}
+  /** `onGap`: told when lines of a followed process were lost to the reader (the node no longer kept them) */
+  constructor(
+    readonly address: ClusterAddress,
+    private readonly onGap?: OnGap,
+  ) {}
 
   private open(url = this.address.node): Promise<Connection> {
-    return Connection.open(url, this.address.secret, this.address.ca);
+    return Connection.open(url, this.address.secret, this.address.ca, this.onGap);
   }
 
   /** Runs `f` on a connection to the entry node (or `url`), closing it after. */

@@ -34,6 +34,8 @@ export interface ModuleFile {
 }
 
 type Answer = (m: Message | MigrantError) => void;
+/** Lines first..last of pid were wanted but the node keeps them no longer (its replay ring moved on). */
+export type OnGap = (pid: string, first: number, last: number) => void;
 
 export class Connection {
   private req = 0;
@@ -47,7 +49,10 @@ export class Connection {
   /** reading is paused until the terminal has taken a line */
   private paused = false;
 
-  private constructor(private readonly link: Link) {
+  private constructor(
+    private readonly link: Link,
+    private readonly onGap: OnGap | undefined,
+  ) {
     link.on("message", (m: Message) => this.dispatch(m));
     link.on("close", (code: number, reason: string) => {
       this.closedBecause = reason || `code ${code}`;
@@ -67,8 +72,8 @@ export class Connection {
     link.on("failure", () => undefined);
   }
 
-  static async open(url: string, secret: Buffer, ca?: TrustedCa): Promise<Connection> {
-    return new Connection(await connect(url, { secret, role: "client", name: `client-${process.pid}`, ca }));
+  static async open(url: string, secret: Buffer, ca?: TrustedCa, onGap?: OnGap): Promise<Connection> {
+    return new Connection(await connect(url, { secret, role: "client", name: `client-${process.pid}`, ca }), onGap);
   }
 
   /** The name of the node at the other end. */
@@ -85,6 +90,7 @@ export class Connection {
       case "output": {
         const want = this.nextSeq.get(m.pid) ?? 0;
         if (m.seq < want) return;
+        if (m.seq > want && want >= 1) this.onGap?.(m.pid, want, m.seq - 1); // lines the node no longer keeps
         this.nextSeq.set(m.pid, m.seq + 1);
         const written: unknown = this.outputs.get(m.pid)?.(m.line);
         // a terminal that does not keep up: read no more until it has taken the line (the node then holds the guest back)

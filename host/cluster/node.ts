@@ -71,8 +71,8 @@ export interface NodeOptions {
   updateWaitMs: number;
   /** a client that reads none of a process's output this long, while the process waits for it, is dropped */
   readerTimeoutMs: number;
-  /** one line per event or guest output line */
-  log: (line: string) => void;
+  /** one line per event or guest output line; a promise returned: the terminal is full until it settles (the guest waits) */
+  log: (line: string) => unknown;
 }
 
 export class ClusterNode {
@@ -183,7 +183,7 @@ export class ClusterNode {
     );
     const bound = new Promise<"late">((r) => setTimeout(() => r("late"), STOP_BOUND_MS).unref());
     const done = await Promise.race([this.wind(dying, reason), bound]);
-    if (done === "late") this.o.log(`* stopping took over ${STOP_BOUND_MS / 1000} s; closed what was left`);
+    if (done === "late") this.o.log(`* stopping took over ${STOP_BOUND_MS / 1000} s; ending without waiting for the rest`);
     return pids;
   }
 

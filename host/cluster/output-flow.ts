@@ -17,9 +17,11 @@
 // holds for a slow reader are bounded by the limit plus one window.
 //
 // A reader that does not read at all is dropped after `readerTimeoutMs` of
-// congestion: its link is closed with a reason that says which line to take
-// up again from (`migrant attach PID --from SEQ`, from the node's replay
-// ring), and the guest runs on for its other readers.
+// congestion: its link is closed (CLOSE_SLOW_READER), the client says which
+// line to take up again from (`migrant attach PID --from SEQ`, from what the
+// node's replay ring still keeps; it notes the lines it no longer does), and
+// the guest runs on for its other readers. The node's own terminal is a
+// reader too: while its stdout is full the guest waits for it (processes.ts).
 
 import { CLOSE_SLOW_READER, type MessageLink } from "../net/link.js";
 import { MiB } from "../text/size.js";
@@ -34,7 +36,7 @@ export class OutputFlow {
   /** per process held: the promise its window waits on */
   private readonly held = new Map<Proc, Promise<void>>();
   /** since when each congested watcher has been congested (performance.now()) */
-  private readonly since = new Map<MessageLink, number>();
+  private readonly since = new WeakMap<MessageLink, number>();
 
   constructor(
     private readonly readerTimeoutMs: number,

@@ -88,17 +88,24 @@ export class Peers {
     this.timers.push(setInterval(() => this.beat(), this.o.heartbeatMs));
     const period = Math.max(50, this.o.heartbeatMs / 2);
     let last = performance.now();
+    let stalled = false;
     this.timers.push(
       setInterval(() => {
         const now = performance.now();
         const gap = now - last;
         last = now;
-        if (gap < (this.o.heartbeatMs * SILENT_BEATS) / 2) return this.membership.sweep();
+        if (gap < (this.o.heartbeatMs * SILENT_BEATS) / 2) {
+          stalled = false;
+          return this.membership.sweep();
+        }
         this.membership.refresh();
         this.beat();
-        this.o.event(
-          `this node did not run for ${(gap / 1000).toFixed(1)} s (stopped, or its event loop blocked); members get a fresh window`,
-        );
+        // said once, however long the loop stays this late
+        if (!stalled)
+          this.o.event(
+            `this node did not run for ${(gap / 1000).toFixed(1)} s (stopped, or its event loop blocked); members get a fresh window`,
+          );
+        stalled = true;
       }, period),
     );
   }
@@ -187,9 +194,13 @@ export class Peers {
     for (const link of this.adopted) link.close(CLOSE_LEAVING, "leaving");
   }
 
-  /** Sends this node's heartbeat to every member now. */
+  /**
+   * Sends this node's heartbeat to every member now, and on every open link to
+   * a member marked down: that is how a member that stood still hears us again.
+   */
   beat(): void {
-    this.broadcast(this.heartbeat());
+    const m = this.heartbeat();
+    for (const link of this.adopted) if (link.open) link.send(m);
   }
 
   private heartbeat(): Message {

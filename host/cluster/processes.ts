@@ -60,8 +60,8 @@ export class ProcessTable {
 
   constructor(
     private readonly node: string,
-    /** prints a process's output line on the node's terminal */
-    private readonly log: (line: string) => void,
+    /** prints a line on the node's terminal; a promise returned: the terminal is full until it settles */
+    private readonly log: (line: string) => unknown,
     private readonly event: (line: string) => void,
     /** messages a mailbox holds (--mailbox) */
     readonly mailCapacity?: number,
@@ -174,9 +174,12 @@ export class ProcessTable {
     const p = this.procs.get(pid);
     if (!p) return;
     const seq = p.output.append(line);
-    this.log(`[${pid}] ${line}`);
+    const shown = this.log(`[${pid}] ${line}`);
     for (const w of p.watchers) w.send({ t: "output", pid, seq, line });
-    return this.flow.after(p);
+    const held = this.flow.after(p);
+    // the node's own terminal is a reader too: while it does not keep up, the guest waits for it as well
+    if (shown instanceof Promise) return held ? Promise.all([shown, held]).then(() => undefined) : shown;
+    return held;
   }
 
   /** Makes `gp` the process's worker and records how it ends (unless it is let go: migrated or switched). */

@@ -21,6 +21,7 @@ import { accept, Link, TLS_ONLY_HEADER } from "../net/link.js";
 import { addressOf, Admission, AUTH_DEADLINE_MS, type Arrival } from "../net/admission.js";
 import { RefusalLog } from "../net/refusal-log.js";
 import { nameWarning, type TlsIdentity } from "../net/tls.js";
+import { LOOPBACK } from "../net/auth.js";
 import { MigrantError } from "../errors.js";
 
 export interface ServerOptions {
@@ -40,7 +41,6 @@ export interface ServerOptions {
 
 /** The first byte of a TLS connection (a handshake record). */
 const TLS_HANDSHAKE = 0x16;
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
 /** What a TLS node answers a plain connection. */
 const TLS_ONLY_ANSWER =

@@ -95,13 +95,17 @@ export function checkHandover(m: MessageOf<"migHandover">, c: HandoverContext): 
   if (m.absent.length % 4 !== 0) throw violation("migHandover.absent", `${m.absent.length} bytes is not a list of u32 pages`);
   const absent = new Uint32Array(m.absent.slice().buffer);
   if (absent.length > end - first) throw violation("migHandover.absent", `${absent.length} pages, the memory has ${end - first}`);
-  for (let i = 0; i < absent.length; i++) {
-    const p = absent[i];
-    if (p < first || p >= end) throw violation("migHandover.absent", `page ${p} is outside the memory [${first}, ${end})`);
-  }
   const { absentFrom: from, absentTo: to } = m;
   if (from > to || (to > from && (from < first || to > end))) {
     throw violation("migHandover.absentFrom", `absent range [${from}, ${to}) is not within the memory [${first}, ${end})`);
+  }
+  // each absent page once (the destination counts them down to "every page is here")
+  const listed = new Uint8Array(end);
+  for (let i = 0; i < absent.length; i++) {
+    const p = absent[i];
+    if (p < first || p >= end) throw violation("migHandover.absent", `page ${p} is outside the memory [${first}, ${end})`);
+    if (listed[p] || (p >= from && p < to)) throw violation("migHandover.absent", `page ${p} is listed absent twice`);
+    listed[p] = 1;
   }
   if (!c.postcopy && (absent.length > 0 || to > from)) {
     throw violation("migHandover.absent", "pages absent in a migration without post-copy (its worker cannot fetch them)");
@@ -119,6 +123,10 @@ export function checkHandover(m: MessageOf<"migHandover">, c: HandoverContext): 
 
 /** Every global of the module, with a value of its type. */
 function checkGlobals(values: Record<string, GlobalValue>, slots: GlobalSlot[]): void {
+  const names = new Set(slots.map((g) => g.export));
+  const extra = Object.keys(values).find((k) => !names.has(k));
+  if (extra !== undefined)
+    throw violation(`migHandover.state.frozen.globals`, `${JSON.stringify(extra.slice(0, 40))} is not a global of the module`);
   for (const g of slots) {
     const v = values[g.export];
     const field = `migHandover.state.frozen.globals.${g.export}`;

@@ -14,6 +14,9 @@ import { UsageError } from "../errors.js";
 
 export type Role = "node" | "client" | "server";
 
+/** The addresses only this machine can reach: a node without a secret listens on these alone. */
+export const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
+
 export const nonce = (): Uint8Array => new Uint8Array(randomBytes(16));
 
 export function prove(secret: Buffer, n: Uint8Array, role: Role): Uint8Array {

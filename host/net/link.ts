@@ -41,8 +41,8 @@ export interface MessageLink {
   readonly buffered: number;
   send(m: Message): void;
   close(code?: number, reason?: string): void;
-  /** waits until less than `limit` bytes wait to be sent (backpressure for bulk data) */
-  drain(limit?: number): Promise<void>;
+  /** waits until less than `limit` bytes wait to be sent (backpressure for bulk data), at most `ms`; whether it drained */
+  drain(limit?: number, ms?: number): Promise<boolean>;
   on(event: "message", f: (m: Message) => void): this;
   on(event: "close", f: (code: number, reason: string) => void): this;
 }
@@ -80,8 +80,13 @@ export class Link extends EventEmitter implements MessageLink {
   }
 
   /** Waits until the socket's send buffer is below `limit` bytes (or the link closed): backpressure for bulk data. */
-  async drain(limit = DRAIN_BYTES): Promise<void> {
-    while (this.open && this.ws.bufferedAmount > limit) await new Promise((r) => setTimeout(r, 1));
+  async drain(limit = DRAIN_BYTES, ms = Infinity): Promise<boolean> {
+    const end = performance.now() + ms;
+    while (this.open && this.ws.bufferedAmount > limit) {
+      if (performance.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return true;
   }
 
   /** Stops reading from the peer (TCP then holds it back), until resume(). */
@@ -96,7 +101,7 @@ export class Link extends EventEmitter implements MessageLink {
   close(code = 1000, reason = ""): void {
     if (this.closed) return;
     this.closed = true;
-    this.ws.close(code, reason.slice(0, 120));
+    this.ws.close(code, closeReason(reason));
   }
 
   /** The next message of one of the given types (others before it are a protocol error). */
@@ -170,6 +175,13 @@ function reachFailure(e: NodeJS.ErrnoException, url: string, ca: TrustedCa | und
   if (e.code === "ECONNRESET" || /socket hang up/.test(e.message))
     return `the node at ${url} hung up before the handshake: it may be refusing connections (too many at once: its log says), or not be a migrant node`;
   return `cannot reach a node at ${url}: ${e.code ?? e.message} (is \`migrant node\` running there?)`;
+}
+
+/** A close frame's reason: at most 123 UTF-8 bytes (ws throws on more), cut at a character. */
+export function closeReason(reason: string): string {
+  let out = reason;
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out.replace(/[\uD800-\uDBFF]$/, "");
 }
 
 /** Opens a link to a node and authenticates as `role`. */

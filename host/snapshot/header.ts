@@ -5,7 +5,7 @@
 
 import { array, boolean, count, nullable, number, object, oneOf, record, string, ShapeError, type Shape } from "../net/shape.js";
 import type { MailState } from "../messaging/process-mail.js";
-import type { FrozenState, GlobalValue } from "../worker/messages.js";
+import { FLOAT_NAMES, I64_TEXT, type FrozenState, type GlobalValue } from "../worker/messages.js";
 import type { Snapshot } from "./snapshot.js";
 import { validName } from "../messaging/addresses.js";
 
@@ -53,7 +53,7 @@ const id = text(LIMITS.id);
 const GLOBAL_VALUE: Shape<GlobalValue> = {
   check(v, path) {
     if (typeof v === "number" && Number.isFinite(v)) return v;
-    if (typeof v === "string" && (/^-?\d{1,20}$/.test(v) || ["NaN", "Infinity", "-Infinity", "-0"].includes(v))) return v;
+    if (typeof v === "string" && (I64_TEXT.test(v) || FLOAT_NAMES.includes(v))) return v;
     throw new ShapeError(path, "a number, a decimal string, or NaN, Infinity, -Infinity, -0", v);
   },
 };

@@ -25,7 +25,10 @@ export const NO_MAIL: MailCursor = { received: 0, sent: 0, sender: "" };
 
 const I32 = 2 ** 31;
 const I64 = 2n ** 63n;
-const FLOAT_NAMES: GlobalValue[] = ["NaN", "Infinity", "-Infinity", "-0"];
+/** The float values JSON cannot carry, saved by name. */
+export const FLOAT_NAMES: GlobalValue[] = ["NaN", "Infinity", "-Infinity", "-0"];
+/** An i64 as the worker saves it: a decimal string. */
+export const I64_TEXT = /^-?\d{1,20}$/;
 
 /** Whether `v` is a value a global of this type can have, as the worker saves it (i64 a decimal string; NaN, +-Infinity, -0 by name). */
 export function globalValueFits(type: "i32" | "i64" | "f32" | "f64", v: GlobalValue): boolean {
@@ -33,7 +36,7 @@ export function globalValueFits(type: "i32" | "i64" | "f32" | "f64", v: GlobalVa
     case "i32":
       return typeof v === "number" && Number.isInteger(v) && v >= -I32 && v < I32;
     case "i64":
-      return typeof v === "string" && /^-?\d{1,20}$/.test(v) && BigInt(v) >= -I64 && BigInt(v) < I64;
+      return typeof v === "string" && I64_TEXT.test(v) && BigInt(v) >= -I64 && BigInt(v) < I64;
     case "f32":
       return typeof v === "number" ? Math.fround(v) === v : FLOAT_NAMES.includes(v);
     case "f64":

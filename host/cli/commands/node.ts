@@ -6,10 +6,11 @@
 import type { Command } from "commander";
 import { ClusterNode } from "../../cluster/node.js";
 import { NODE_NAME } from "../../cluster/peers.js";
-import { readSecret } from "../../net/auth.js";
+import { LOOPBACK, readSecret } from "../../net/auth.js";
 import { DEFAULT_MAX_FRAME } from "../../net/link.js";
 import { UsageError } from "../../errors.js";
 import { formatSize, GiB } from "../../text/size.js";
+import { lineWriter } from "../console.js";
 import { CA_FLAG, count, size } from "../flags.js";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING } from "../../net/admission.js";
 import { readCa, readTlsIdentity } from "../../net/tls.js";
@@ -43,8 +44,6 @@ export interface NodeFlags {
 
 /** How long a stopped node may take to let go of its last handles before it exits anyway. */
 const EXIT_GRACE_MS = 1000;
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
 export function nodeCommand(p: Command): void {
   p.command("node")
@@ -106,7 +105,7 @@ async function runNode(f: NodeFlags): Promise<number> {
   if (!f.tlsCert !== !f.tlsKey) throw new UsageError("--tls-cert and --tls-key go together: give both (or neither, for ws://)");
   const tls = f.tlsCert && f.tlsKey ? readTlsIdentity(f.tlsCert, f.tlsKey) : undefined;
   const ca = readCa(f.ca ?? process.env.MIGRANT_CA);
-  const log = (line: string) => process.stdout.write(line + "\n");
+  const log = lineWriter(process.stdout);
   keepServing(); // a bug in handling one message is logged; it does not end every process here (host/bug.ts)
   const node = new ClusterNode({
     ...f,
@@ -132,7 +131,7 @@ async function runNode(f: NodeFlags): Promise<number> {
     const stop = (why: string) => {
       if (stopping) process.exit(130);
       stopping = true;
-      void node.stop(why).then(() => {
+      void node.stop(why).finally(() => {
         resolve(0);
         // whatever might still hold the loop open (a socket that never closes), the node has said it stopped: it ends
         setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();

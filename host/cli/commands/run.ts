@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { Cluster, type ClusterAddress } from "../../client/cluster.js";
 import type { BuildOptions } from "../../build/options.js";
-import { stdio, type Console } from "../console.js";
+import { gapNote, stdio, type Console } from "../console.js";
 import { buildFlags, CA_FLAG, millis, toAddress, toBuildOptions, type BuildFlags, type RemoteFlags } from "../flags.js";
 import { loadImage, runLocal } from "../local.js";
 
@@ -56,7 +56,7 @@ interface RemoteRun {
 async function runRemote(program: string, args: string[], o: RemoteRun, io: Console = stdio): Promise<number> {
   const image = await loadImage(program, o.build, io);
   const module = { bytes: image.bytes, name: basename(program).replace(/\.ts$/, ".wasm") };
-  const cluster = new Cluster(o.address);
+  const cluster = new Cluster(o.address, gapNote(io.note));
   const at = await cluster.place(o.on);
   if (o.on === "auto" && at) io.note(`placing it on node ${at.name} (least loaded: ${at.load} running)`);
   if (o.detach) {

@@ -12,7 +12,7 @@
 import { verifyDigests } from "../verify.js";
 import { memoryPages } from "../../memory/pages.js";
 import type { FrozenState } from "../../worker/messages.js";
-import { MigrationInDoubt, STEP_MS, type Emigration } from "./emigration.js";
+import { MigrationFailed, MigrationInDoubt, STEP_MS, type Emigration } from "./emigration.js";
 import { MailboxTimeout } from "../mailbox.js";
 import type { MessageOf } from "../../net/protocol.js";
 import { messageOf } from "../../text/thrown.js";
@@ -35,6 +35,8 @@ export async function handover(m: Emigration, state: FrozenState, absent: number
   // optional end-to-end check of every guest page (MIGRANT_VERIFY=1 on the source node)
   const verify = process.env.MIGRANT_VERIFY === "1" ? verifyDigests(new Uint8Array(proc.memory.buffer), L, absent, range) : null;
   await m.mailReady;
+  // a link that closed during the copy took nothing: the destination never had the process, so it is this node's still
+  if (!m.link.open) throw new MigrationFailed(`the link to node ${m.ctx.to} closed before the handover`);
   m.link.send({
     t: "migHandover",
     mid: m.ctx.mid,

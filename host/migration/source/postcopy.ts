@@ -10,6 +10,7 @@
 import { PUSH_PAGES, PUSH_QUEUE_BYTES } from "../batch.js";
 import type { MessageOf } from "../../net/protocol.js";
 import { STEP_MS, type Emigration } from "./emigration.js";
+import { FAULT_TIMES } from "../destination.js";
 
 /** How long --no-push waits for the next fault: as long as the guest runs without touching a missing page. */
 const NO_PUSH_WAIT_MS = 24 * 3600 * 1000;
@@ -18,7 +19,7 @@ export async function servePostCopy(m: Emigration, pages: number[]): Promise<voi
   const done = await serve(m, pages);
   const { faults, faultP50Us, faultP99Us, faultTimesMs } = done.stats;
   // as many fault times as a destination keeps (FAULT_TIMES): the client's migResult stays small
-  Object.assign(m.stats, { faults, faultP50Us, faultP99Us, faultTimesMs: faultTimesMs.slice(0, 20_000) });
+  Object.assign(m.stats, { faults, faultP50Us, faultP99Us, faultTimesMs: faultTimesMs.slice(0, FAULT_TIMES) });
 }
 
 async function serve(m: Emigration, pages: number[]): Promise<MessageOf<"migDone">> {

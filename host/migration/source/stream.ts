@@ -88,11 +88,11 @@ export class PageStream {
    * destination that stops reading fails the migration instead of holding it.
    */
   async drained(limit?: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), STEP_MS)));
-    const done = await Promise.race([this.m.link.drain(limit).then(() => "drained" as const), late]);
-    clearTimeout(timer);
-    if (done === "late") throw new MigrationFailed(`node ${this.m.ctx.to} took none of the pages queued for it for ${STEP_MS / 1000} s`);
+    const link = this.m.link;
+    if (!(await link.drain(limit, STEP_MS))) {
+      throw new MigrationFailed(`node ${this.m.ctx.to} took none of the pages queued for it for ${STEP_MS / 1000} s`);
+    }
+    if (!link.open) throw new MigrationFailed(`the link to node ${this.m.ctx.to} closed while pages were on their way`);
   }
 
   /** Megabytes per second since the first page left. */
