@@ -11,6 +11,7 @@
 //
 // The node runs with MIGRANT_TEST_STEP_MS=1000: every migration step waits 1 s.
 
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Connection } from "../host/client/connection.js";
@@ -221,6 +222,25 @@ describe("crafted frames from a member", () => {
     expect(closed.code).toBe(CLOSE_PROTOCOL);
     expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
     await stillServes("after a refusal quoting emoji");
+  });
+
+  it("more migrations waiting for their module than --max-procs: the rest are refused (node-full), the node serves", async () => {
+    const p = await member();
+    const from = p.got.length;
+    const N = 70; // the node's --max-procs is 64; its own guests do not count here
+    for (let mid = 100; mid < 100 + N; mid++) {
+      const unknown = createHash("sha256").update(`no such module ${mid}`).digest("hex");
+      p.send({ ...begin(mid, `${p.name}.${mid}`), hash: unknown });
+    }
+    const answered = () => p.got.slice(from).filter((m) => (m.t === "needModule" && m.req >= 100) || (m.t === "migRefuse" && m.mid >= 100));
+    await eventually(async () => (answered().length >= N ? true : undefined), 10_000, "an answer to each migBegin");
+    const answers = answered();
+    const refused = answers.filter((m): m is MessageOf<"migRefuse"> => m.t === "migRefuse");
+    expect(answers.filter((m) => m.t === "needModule").length).toBe(64);
+    expect(refused.length).toBe(N - 64);
+    expect(refused.every((m) => /migrations arriving, its limit \(--max-procs\)/.test(m.reason))).toBe(true);
+    p.close();
+    await stillServes("after many migrations waiting for modules");
   });
 
   it("messages for a migration that does not exist are ignored, with one log line for it", async () => {

@@ -25,6 +25,13 @@ export class Capacity {
     private readonly table: ProcessTable,
   ) {}
 
+  /** Refuses one more arriving migration when `arriving` are under way already: at most --max-procs at once. */
+  checkArrivals(arriving: number): void {
+    if (arriving >= this.limits.maxProcs) {
+      throw new RequestError("node-full", `node ${this.node} has ${arriving} migrations arriving, its limit (--max-procs)`);
+    }
+  }
+
   /** From now on every new process is refused: the node is stopping. */
   close(): void {
     this.stopping = true;

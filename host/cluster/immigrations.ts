@@ -162,6 +162,8 @@ export class Immigrations {
     try {
       checkBegin(m);
       if (arriving) throw new RequestError("busy", `process ${m.pid} is arriving at ${this.node} already`);
+      // migrations still waiting for their module hold one each (up to --max-frame): no more of them than processes the node may run
+      this.capacity.checkArrivals([...this.incoming.values()].filter((e) => e !== entry && !e.immigration?.ran).length);
       await this.prepare(link, m, k, entry);
     } catch (e) {
       link.send({ t: "migRefuse", mid: m.mid, reason: messageOf(e) });

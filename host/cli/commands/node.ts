@@ -66,7 +66,12 @@ export function nodeCommand(p: Command): void {
     .option("--max-connections <n>", "most connections at once; more are refused", count("--max-connections", 1), DEFAULT_MAX_CONNECTIONS)
     .option("--max-procs <n>", "most processes running at once", count("--max-procs"), 64)
     .option("--max-memory <size>", "most guest memory promised at once (sum of guests' maximum memory)", size("--max-memory"), 16 * GiB)
-    .option("--heartbeat <ms>", "heartbeat interval; a node silent for 6 of them is down", count("--heartbeat"), 500)
+    .option(
+      "--heartbeat <ms>",
+      "heartbeat interval; a node silent for 6 of them is down (until it is heard again)",
+      count("--heartbeat"),
+      500,
+    )
     .addOption(
       new Option("--forwarding <mode>", "how messages reach a process that moved; the same on every node of a cluster")
         .choices(FORWARDING_MODES)
