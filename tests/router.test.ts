@@ -2,7 +2,7 @@
 // client request is answered with an error frame whose code a client can
 // branch on; nothing a handler throws ends the node.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Router } from "../host/cluster/router.js";
 import { ModuleFormatError, RequestError, UsageError } from "../host/errors.js";
 import { OutputLog, RING } from "../host/cluster/output-log.js";
@@ -19,6 +19,27 @@ describe("router", () => {
     r.route("node", new FakeLink("B"), { t: "procsQuery", qid: 9 });
     expect(got).toEqual(["client ps 4", "node B 9"]);
     expect(() => r.on("client", "psRequest", () => undefined)).toThrow(/already has a handler/);
+  });
+
+  it("logs a flood of failed node messages at most 10 lines a second, then how many it left out; a bug is always logged", async () => {
+    vi.useFakeTimers();
+    try {
+      const lines: string[] = [];
+      const r = new Router((l) => lines.push(l));
+      r.on("node", "procsQuery", (_l, m) => {
+        if (m.qid === 0) throw new TypeError("x is undefined");
+        throw new RequestError("busy", `not now ${m.qid}`);
+      });
+      const b = new FakeLink("B");
+      for (let i = 1; i <= 100; i++) r.route("node", b, { t: "procsQuery", qid: i });
+      r.route("node", b, { t: "procsQuery", qid: 0 });
+      vi.advanceTimersByTime(1000);
+      expect(lines.filter((l) => /failed: not now/.test(l))).toHaveLength(10);
+      expect(lines.filter((l) => /\(a bug\)/.test(l))).toHaveLength(1);
+      expect(lines.at(-1)).toBe("... and 90 more failed messages in that second (not each logged)");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("answers a failed client request with the code of its error", async () => {

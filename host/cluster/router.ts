@@ -17,6 +17,7 @@
 // A client that sends a type no part takes gets a "bad-request" answer; a node
 // that does is ignored (a newer peer may know more messages).
 
+import { RefusalLog } from "../net/refusal-log.js";
 import { CLOSE_PROTOCOL, type MessageLink } from "../net/link.js";
 import { ProtocolError, type Message, type MessageOf, type MessageType } from "../net/protocol.js";
 import { MigrantError, ModuleFormatError, RequestError, type ErrorCode } from "../errors.js";
@@ -28,7 +29,12 @@ export type Handler<T extends MessageType> = (link: MessageLink, m: MessageOf<T>
 export class Router {
   private readonly handlers: Record<Side, Map<MessageType, Handler<never>>> = { node: new Map(), client: new Map() };
 
-  constructor(private readonly event: (line: string) => void) {}
+  /** refusals, at most a few lines a second (a member can send many bad messages); a bug is always said */
+  private readonly refusals: RefusalLog;
+
+  constructor(private readonly event: (line: string) => void) {
+    this.refusals = new RefusalLog(event, "failed messages");
+  }
 
   /** Takes messages of `type` arriving on `side`'s links (one part per type and side). */
   on<T extends MessageType>(side: Side, type: T, handler: Handler<T>): void {
@@ -55,14 +61,14 @@ export class Router {
     const who = `${side} ${link.peer}`;
     try {
       if (e instanceof ProtocolError) {
-        this.event(`${m.t} from ${who}: ${e.message}; closed that link`);
+        this.refusals.line(`${m.t} from ${who}: ${e.message}; closed that link`);
         if (side === "client") this.answer(link, m, "bad-request", e.message);
         link.close(CLOSE_PROTOCOL, `protocol error: ${e.message}`);
         return;
       }
       const code = errorCode(e);
       if (isBug(e)) this.event(`${m.t} from ${who} failed (a bug): ${e instanceof Error ? (e.stack ?? e.message) : messageOf(e)}`);
-      else if (side === "node") this.event(`${m.t} from ${who} failed: ${messageOf(e)}`);
+      else if (side === "node") this.refusals.line(`${m.t} from ${who} failed: ${messageOf(e)}`);
       if (side === "client") this.answer(link, m, code, code === "internal" ? `internal error: ${messageOf(e)}` : messageOf(e));
     } catch (again) {
       this.event(`${m.t} from ${who} failed (${messageOf(e)}), and so did its answer: ${messageOf(again)}`);

@@ -1,7 +1,7 @@
-// The node's log of connections it refused or dropped before they
-// authenticated. Each one is said once; a flood of them (anyone can open
-// connections) says at most PER_SECOND lines a second, then one line with how
-// many it left out, so that strangers cannot fill the node's log.
+// A log of what a node refused: connections that did not authenticate
+// (server.ts), messages whose handler failed (cluster/router.ts). Each one is
+// said once; a flood of them says at most PER_SECOND lines a second, then one
+// line with how many it left out, so that nobody can fill the node's log.
 
 const PER_SECOND = 10;
 
@@ -11,7 +11,11 @@ export class RefusalLog {
   private left = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly event: (line: string) => void) {}
+  constructor(
+    private readonly event: (line: string) => void,
+    /** what a line is about, for the count of those left out */
+    private readonly what = "connections refused",
+  ) {}
 
   line(text: string): void {
     const now = Date.now();
@@ -28,7 +32,7 @@ export class RefusalLog {
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.left) this.event(`... and ${this.left} more connections refused in that second (not each logged)`);
+    if (this.left) this.event(`... and ${this.left} more ${this.what} in that second (not each logged)`);
     this.left = 0;
   }
 }
