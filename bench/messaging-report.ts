@@ -5,7 +5,7 @@
 import { barChart } from "./charts.js";
 import type { BenchResult } from "./result.js";
 import type { MessagingRow } from "./messaging.js";
-import { escapeHtml, f0, f2 } from "./stats.js";
+import { escapeHtml, f0, f2, markdown } from "./stats.js";
 
 export const MESSAGING_HEADER = [
   "forwarding",
@@ -47,8 +47,7 @@ export function messagingCells(r: BenchResult): string[][] {
 
 /** The README's table. */
 export function messagingTable(r: BenchResult): string {
-  const line = (c: string[]) => `| ${c.join(" | ")} |`;
-  return [line(MESSAGING_HEADER), line(MESSAGING_HEADER.map(() => "---")), ...messagingCells(r).map(line)].join("\n");
+  return markdown(MESSAGING_HEADER, messagingCells(r));
 }
 
 const escape = escapeHtml;

@@ -2,7 +2,7 @@
 // terminal (and pasted in the README as markdown), the downtime chart, and a
 // self-contained HTML report (inline SVG, no script) with every chart.
 
-import { escapeHtml, f0, f2, table } from "./stats.js";
+import { escapeHtml, f0, f2, markdown, table } from "./stats.js";
 import { barChart, lineChart, type Series } from "./charts.js";
 import { judgeTargets, linkMBps, type BenchResult } from "./result.js";
 import type { SuiteRow } from "./suite.js";
@@ -87,8 +87,10 @@ export function textReport(r: BenchResult): string {
 }
 
 export function markdownTable(r: BenchResult): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(HEADER), line(HEADER.map(() => "---")), ...r.rows.map((x) => line(rowCells(x, r)))].join("\n");
+  return markdown(
+    HEADER,
+    r.rows.map((x) => rowCells(x, r)),
+  );
 }
 
 const sizesOf = (r: BenchResult) => [...new Set(r.rows.map((x) => x.sizeMiB))].sort((a, b) => a - b);

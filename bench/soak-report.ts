@@ -3,7 +3,7 @@
 // bench/results/latest-soak.md).
 
 import type { SoakResult } from "./soak.js";
-import { f0, f2, table } from "./stats.js";
+import { f0, f2, markdown, table } from "./stats.js";
 
 /** The targets of a full soak run (issue 10). */
 export const SOAK_TARGETS = { migrations: 1000, rssGrowthMiB: 50 };
@@ -48,6 +48,8 @@ const SUMMARY = [
   "downtime p50 ms",
   "p99 ms",
   "max ms",
+  "service gap p50 ms",
+  "gap p99 ms",
   "total p50 ms",
   "RSS growth after warm-up MiB",
 ];
@@ -63,12 +65,26 @@ function summaryCells(r: SoakResult): string[] {
     f2(r.downtimeMs.p50),
     f2(r.downtimeMs.p99),
     f2(r.downtimeMs.max),
+    f2(r.serviceGapMs.p50),
+    f2(r.serviceGapMs.p99),
     f0(r.totalMs.p50),
     r.memory.map((m) => `${m.node} ${m.growthAfterWarmMiB >= 0 ? "+" : ""}${m.growthAfterWarmMiB.toFixed(1)}`).join(", "),
   ];
 }
 
-const STRATEGY = ["strategy", "completed", "failed", "downtime p50 ms", "p90 ms", "p99 ms", "max ms", "total p50 ms", "total p99 ms"];
+const STRATEGY = [
+  "strategy",
+  "completed",
+  "failed",
+  "downtime p50 ms",
+  "p90 ms",
+  "p99 ms",
+  "max ms",
+  "service gap p50 ms",
+  "gap p99 ms",
+  "total p50 ms",
+  "total p99 ms",
+];
 
 function strategyRows(r: SoakResult): string[][] {
   return r.byStrategy.map((x) => [
@@ -79,6 +95,8 @@ function strategyRows(r: SoakResult): string[][] {
     f2(x.downtime.p90),
     f2(x.downtime.p99),
     f2(x.downtime.max),
+    f2(x.serviceGap.p50),
+    f2(x.serviceGap.p99),
     f0(x.total.p50),
     f0(x.total.p99),
   ]);
@@ -109,15 +127,14 @@ export function soakText(r: SoakResult): string {
 
 /** bench/results/latest-soak.md: the summary and the strategies, in markdown. */
 export function soakMarkdown(r: SoakResult): string {
-  const md = (head: string[], rows: string[][]) => [head, head.map(() => "---"), ...rows].map((c) => `| ${c.join(" | ")} |`).join("\n");
   return [
     `Soak (${r.when.slice(0, 10)}): ${r.done} migrations of a ${r.sizeMiB} MiB guest among ${r.nodes.length} nodes, ` +
       `mixed strategies (${r.byStrategy.map((x) => x.strategy).join(", ")}), ${r.durationS.toFixed(0)} s.`,
     "",
-    md(SUMMARY, [summaryCells(r)]),
+    markdown(SUMMARY, [summaryCells(r)]),
     "",
-    md(STRATEGY, strategyRows(r)),
+    markdown(STRATEGY, strategyRows(r)),
     "",
-    md(MEMORY, memoryRows(r)),
+    markdown(MEMORY, memoryRows(r)),
   ].join("\n");
 }

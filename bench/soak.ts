@@ -18,14 +18,13 @@
 // with a 16 MiB guest), so the figure judged is the growth from the end of
 // that warm-up (warmUp) to the end: what a node keeps per migration.
 
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnNode, type SpawnedNode } from "../host/cluster/spawn.js";
 import { Cluster } from "../host/client/cluster.js";
 import { buildCached } from "../host/build/cache.js";
 import type { MigrationStats, Strategy } from "../host/migration/options.js";
 import { WORKLOAD_DIR } from "./workloads.js";
-import { percentile } from "./stats.js";
+import { percentile, rssMiB } from "./stats.js";
 
 export interface SoakOptions {
   migrations: number;
@@ -79,12 +78,19 @@ export interface SoakResult {
   failures: SoakFailure[];
   /** failures by reason (numbers stripped, so that alike ones count together) */
   reasons: Record<string, number>;
-  byStrategy: Array<{ strategy: Strategy; completed: number; failed: number; downtime: Spread; total: Spread }>;
+  byStrategy: Array<{ strategy: Strategy; completed: number; failed: number; downtime: Spread; serviceGap: Spread; total: Spread }>;
   lines: { received: number; last: number; lost: number; repeated: number; other: string[] };
   memory: NodeMemory[];
   /** RSS of each node (MiB) after so many migrations */
   samples: Array<{ after: number; rssMiB: Record<string, number> }>;
   downtimeMs: Spread;
+  /**
+   * per completed migration, the longest time between two output lines the
+   * client received around it (the guest prints every lineMs): the pause a
+   * reader sees, with the freeze, the client following the process to its
+   * new node, and the lines' way there
+   */
+  serviceGapMs: Spread;
   totalMs: Spread;
   durationS: number;
   /** why the soak stopped before N migrations (the guest ended, say), or null */
@@ -98,17 +104,6 @@ const MIGRATION_TIMEOUT_MS = 60_000;
 const PAUSE_MS = 40;
 const NODES = ["A", "B", "C"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const MiB = 1024 * 1024;
-
-/** A process's resident memory, MiB (from /proc; NaN where there is none). */
-export function rssMiB(pid: number | undefined): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? (Number(m[1]) * 1024) / MiB : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 export const spread = (xs: number[]): Spread => ({
   p50: percentile(xs, 50),
@@ -117,13 +112,29 @@ export const spread = (xs: number[]): Spread => ({
   max: xs.length ? Math.max(...xs) : NaN,
 });
 
-/** The numbers of the guest's lines as they arrive: lost and repeated ones counted. */
+/**
+ * The numbers of the guest's lines as they arrive: lost and repeated ones
+ * counted; and the longest time between two lines since gapFrom() (the
+ * service gap a reader of the output sees around a migration).
+ */
 export class LineCheck {
   received = 0;
   last = 0;
   lost = 0;
   repeated = 0;
   readonly other: string[] = [];
+  private lastAt = 0;
+  private widest = 0;
+
+  /** From now on, the widest gap between lines is measured anew. */
+  gapFrom(): void {
+    this.widest = 0;
+  }
+
+  /** The longest time between two lines since gapFrom(), ms. */
+  get gapMs(): number {
+    return this.widest;
+  }
 
   readonly take = (line: string): void => {
     const m = /^line (\d+) \S+$/.exec(line);
@@ -131,6 +142,9 @@ export class LineCheck {
       if (this.other.length < 20) this.other.push(line);
       return;
     }
+    const now = performance.now();
+    if (this.lastAt) this.widest = Math.max(this.widest, now - this.lastAt);
+    this.lastAt = now;
     const n = Number(m[1]);
     this.received++;
     if (n <= this.last) this.repeated++;
@@ -180,6 +194,8 @@ interface Soaking {
   where: string;
   check: LineCheck;
   runs: MigrationStats[];
+  /** per migration (as runs): the longest time between two output lines around it, ms */
+  gaps: number[];
   failures: SoakFailure[];
   samples: SoakResult["samples"];
   rss(): Record<string, number>;
@@ -199,7 +215,12 @@ async function migrations(o: SoakOptions, s: Soaking): Promise<void> {
     const strategy = o.strategies[i % o.strategies.length];
     const others = NODES.filter((n) => n !== s.where);
     const to = others[Math.floor(Math.random() * others.length)];
+    s.check.gapFrom();
     const r = await migrateOnce(s.cluster, s.pid, s.where, to, strategy);
+    // the gap is over once lines come again: wait for two more (bounded)
+    const seen = s.check.received;
+    for (let t = 0; t < 100 && s.check.received < seen + 2 && !s.stopped; t++) await sleep(LINE_MS);
+    s.gaps.push(s.check.gapMs);
     s.runs.push(r);
     if (r.result === "completed") s.where = to;
     else {
@@ -226,7 +247,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const check = new LineCheck();
     const args = [String(o.sizeMiB), String(LINE_MS), "0"];
     const started = await cluster.run({ bytes, name: "numbered.wasm" }, args, { at: null, onOutput: check.take });
-    const s: Soaking = { cluster, pid: started.pid, where: started.node, check, runs: [], failures: [], samples: [], rss, stopped: null };
+    const s: Soaking = {
+      cluster,
+      pid: started.pid,
+      where: started.node,
+      check,
+      runs: [],
+      gaps: [],
+      failures: [],
+      samples: [],
+      rss,
+      stopped: null,
+    };
     s.samples.push({ after: 0, rssMiB: before });
     let finishing = false;
     void started.ended!.then(
@@ -269,6 +301,7 @@ function progressLine(done: number, of: number, s: Soaking): string {
   return (
     `soak: ${done}/${of} migrations (${ok.length} completed, ${runs.length - ok.length} failed), ` +
     `${check.received} lines, ${check.lost} lost, ${check.repeated} repeated; downtime p50 ${d.p50.toFixed(2)} ms, max ${d.max.toFixed(1)} ms; ` +
+    `service gap p50 ${spread(s.gaps).p50.toFixed(1)} ms; ` +
     `RSS ${Object.entries(rss)
       .map(([n, m]) => `${n} ${m.toFixed(0)}`)
       .join(", ")} MiB`
@@ -277,6 +310,7 @@ function progressLine(done: number, of: number, s: Soaking): string {
 
 interface Measured {
   runs: MigrationStats[];
+  gaps: number[];
   failures: SoakFailure[];
   check: LineCheck;
   memory: NodeMemory[];
@@ -287,6 +321,8 @@ interface Measured {
 
 function summarize(o: SoakOptions, m: Measured): SoakResult {
   const ok = m.runs.filter((r) => r.result === "completed");
+  const gapsOf = (strategy?: Strategy) =>
+    m.gaps.filter((_, i) => m.runs[i].result === "completed" && (!strategy || m.runs[i].strategy === strategy));
   const reasons: Record<string, number> = {};
   for (const f of m.failures) reasons[reasonOf(f.reason)] = (reasons[reasonOf(f.reason)] ?? 0) + 1;
   return {
@@ -307,6 +343,7 @@ function summarize(o: SoakOptions, m: Measured): SoakResult {
         completed: mine.length,
         failed: m.runs.filter((r) => r.strategy === strategy).length - mine.length,
         downtime: spread(mine.map((r) => r.downtimeMs)),
+        serviceGap: spread(gapsOf(strategy)),
         total: spread(mine.map((r) => r.totalMs)),
       };
     }),
@@ -314,6 +351,7 @@ function summarize(o: SoakOptions, m: Measured): SoakResult {
     memory: m.memory,
     samples: m.samples,
     downtimeMs: spread(ok.map((r) => r.downtimeMs)),
+    serviceGapMs: spread(gapsOf()),
     totalMs: spread(ok.map((r) => r.totalMs)),
     durationS: m.durationS,
     stopped: m.stopped,

@@ -196,6 +196,8 @@ describe("migrant bench", () => {
     expect(result.lines.received).toBeGreaterThan(20); // it printed throughout, and the client followed it
     expect([result.lines.lost, result.lines.repeated, result.lines.other]).toEqual([0, 0, []]);
     expect(result.lines.last).toBe(result.lines.received);
+    // the widest pause between two lines around a move is at least the guest's own period between them
+    expect(result.serviceGapMs.p50).toBeGreaterThanOrEqual(result.lineMs);
     expect(result.memory.map((m) => m.node)).toEqual(["A", "B", "C"]);
     for (const m of result.memory) expect(m.beforeMiB).toBeGreaterThan(10); // read from /proc
     expect(result.downtimeMs.p50).toBeGreaterThan(0);

@@ -1,8 +1,8 @@
 // Running the real `migrant` command and real nodes as child processes.
 
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { BIN, spawnNode } from "../host/cluster/spawn.js";
+import { rssMiB } from "../bench/stats.js";
 export { BIN };
 
 export interface Result {
@@ -138,9 +138,9 @@ export function background(args: string[], env: Record<string, string> = {}): Ba
   return { child, out, firstLine, done };
 }
 
-/** The resident memory of a process (Linux /proc), bytes. */
+/** The resident memory of a process (Linux /proc; the benchmark's reader), bytes. */
 export function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(m[1]) * 1024;
+  const mib = rssMiB(pid);
+  if (!Number.isFinite(mib)) throw new Error(`no VmRSS for process ${pid}`);
+  return mib * 1024 * 1024;
 }
