@@ -308,7 +308,8 @@ describe("placement", () => {
   it("drain moves every process off a node, none lost", async () => {
     const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
     const launched: Array<{ pid: string; follower: ReturnType<typeof background> }> = [];
-    for (let i = 0; i < 3; i++) launched.push(await launch(counter, ["25"], C));
+    // 50 lines take 5 s: long enough that none ends before the drain reaches it on a loaded machine
+    for (let i = 0; i < 3; i++) launched.push(await launch(counter, ["50"], C));
     await sleep(300);
     const r = await migrant(["drain", "C"], at(A));
     expect(r.code, r.stderr).toBe(0);
@@ -323,7 +324,7 @@ describe("placement", () => {
       expect(
         lines(end.stdout).map((l) => Number(l.split(" ")[0])),
         end.stderr + "\n" + [...A.output, ...B.output, ...C.output].filter((l) => l.startsWith("*")).join("\n"),
-      ).toEqual(Array.from({ length: 25 }, (_, i) => i));
+      ).toEqual(Array.from({ length: 50 }, (_, i) => i));
     }
   });
 });

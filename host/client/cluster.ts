@@ -160,24 +160,34 @@ export class Cluster {
 
   /**
    * Moves every process off node `name`, each to the least-loaded other node
-   * (counting the ones moved there already), one after the other.
+   * (counting the ones moved there already), one after the other. A process
+   * that ends before its turn has left the node by itself: it is reported in
+   * `ended`, not as a failed move.
    */
   async drain(
     name: string,
     options: Partial<MigrationOptions>,
     onEach: (s: MigrationStats) => void = () => undefined,
-  ): Promise<MigrationStats[]> {
+  ): Promise<{ moves: MigrationStats[]; ended: string[] }> {
     const [nodes, procs] = await this.using(async (c) => [await c.nodes(), await c.ps()] as const);
     if (!nodes.find((n) => n.name === name)) throw new RequestError("no-such-node", `no node named ${name} in the cluster`);
-    const results: MigrationStats[] = [];
+    const moves: MigrationStats[] = [];
+    const ended: string[] = [];
     for (const p of procs.filter((x) => x.node === name && x.state === "running")) {
       const to = leastLoaded(nodes, new Set([name]));
-      const stats = await this.migrate(p.pid, to.name, options);
+      let stats: MigrationStats;
+      try {
+        stats = await this.migrate(p.pid, to.name, options);
+      } catch (e) {
+        if (!(e instanceof RequestError && (e.code === "not-running" || e.code === "no-such-process"))) throw e;
+        ended.push(p.pid);
+        continue;
+      }
       if (stats.result === "completed") to.load++;
-      results.push(stats);
+      moves.push(stats);
       onEach(stats);
     }
-    return results;
+    return { moves, ended };
   }
 
   /** A connection to the node that runs `pid`, and what that node's ps said of it. */

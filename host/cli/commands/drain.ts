@@ -19,13 +19,14 @@ export function drainCommand(p: Command): void {
     const options = { strategy: strategy(f.strategy) };
     const each = (s: { pid: string; to: string; result: string; error: string | null; downtimeMs: number }) =>
       !f.json && stdio.note(`${s.pid} -> ${s.to}: ${s.result}${s.error ? ` (${s.error})` : ""}, downtime ${s.downtimeMs.toFixed(2)} ms`);
-    const results = await new Cluster(toAddress(f)).drain(name, options, each);
-    const failed = results.filter((s) => s.result !== "completed").length;
-    if (f.json) stdio.out(JSON.stringify(results));
+    const { moves, ended } = await new Cluster(toAddress(f)).drain(name, options, each);
+    const failed = moves.filter((s) => s.result !== "completed").length;
+    const endedNote = ended.length ? ` (${ended.length} ended before its turn: ${ended.join(", ")})` : "";
+    if (f.json) stdio.out(JSON.stringify(moves));
     else
       stdio.note(
-        results.length
-          ? `drained ${name}: ${results.length - failed} of ${results.length} processes moved`
+        moves.length + ended.length
+          ? `drained ${name}: ${moves.length - failed} of ${moves.length} processes moved${endedNote}`
           : `node ${name} runs no process`,
       );
     process.exitCode = failed ? 1 : 0;
