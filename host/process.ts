@@ -9,7 +9,16 @@
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { Image } from "./image.js";
 import { AsyncifyOverflowError, ProcessStateError } from "./errors.js";
-import { CTRL, CTRL_INTERRUPT, CTRL_OUTPUT, CTRL_WAKE, OUTPUT_WINDOW, type Layout } from "./memory/layout.js";
+import {
+  CTRL,
+  CTRL_INTERRUPT,
+  CTRL_OUTPUT,
+  CTRL_WAKE,
+  INTERRUPT_FREEZE,
+  INTERRUPT_HOLD,
+  OUTPUT_WINDOW,
+  type Layout,
+} from "./memory/layout.js";
 import { capturePages, installPages, memoryPages, newMemory } from "./memory/pages.js";
 import { PRIMARY, type Variant } from "./instrument/variants.js";
 import type { Snapshot } from "./snapshot/snapshot.js";
@@ -17,6 +26,7 @@ import type { FromWorker, FrozenState, ToInbox, ToWorker, WorkerInit } from "./w
 import { WORKER_SCRIPT } from "./paths.js";
 import { reportBug } from "./bug.js";
 import { ProcessMail, type MailState } from "./messaging/process-mail.js";
+import { reclaimSoon } from "./memory/reclaim.js";
 
 export interface ProcessOptions {
   pid: string;
@@ -190,7 +200,7 @@ export class GuestProcess {
     await next.ready;
     const state = this.frozen;
     await this.release();
-    Atomics.store(this.ctrl, CTRL_INTERRUPT, 0);
+    Atomics.and(this.ctrl, CTRL_INTERRUPT, ~INTERRUPT_FREEZE);
     next.go(state);
     // Until the new worker has instantiated and put the static data back, the
     // memory holds the module's initial data segments: nobody may copy it yet.
@@ -258,7 +268,7 @@ export class GuestProcess {
     if (this.state === "prepared") throw new ProcessStateError(`process ${this.pid} has not started`);
     if (this.state === "freezing") throw new ProcessStateError(`process ${this.pid} is already being frozen`);
     this.state = "freezing";
-    Atomics.store(this.ctrl, CTRL_INTERRUPT, 1);
+    Atomics.or(this.ctrl, CTRL_INTERRUPT, INTERRUPT_FREEZE);
     Atomics.add(this.ctrl, CTRL_WAKE, 1);
     Atomics.notify(this.ctrl, CTRL_WAKE);
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
@@ -287,7 +297,7 @@ export class GuestProcess {
   /** Lets a frozen process run on where it is (a cancelled freeze). */
   resume(): void {
     if (this.state !== "frozen") throw new ProcessStateError(`process ${this.pid} is not frozen`);
-    Atomics.store(this.ctrl, CTRL_INTERRUPT, 0);
+    Atomics.and(this.ctrl, CTRL_INTERRUPT, ~INTERRUPT_FREEZE);
     this.state = "running";
     this.frozen = null;
     this.post({ t: "continue" });
@@ -313,6 +323,16 @@ export class GuestProcess {
     new Uint8Array(this.memory.buffer).set(data.subarray(0, L.pageSize), page * L.pageSize);
     Atomics.store(new Uint8Array(this.memory.buffer, L.present, L.trackedPages), page, 1);
     if (wake) this.wake();
+  }
+
+  /**
+   * Holds the guest at its next safepoint (on), or lets it run on (off): the
+   * node's CPU share (cluster/cpu-share.ts). A freeze still goes ahead while it
+   * is held; the hold stays with the memory across a variant switch.
+   */
+  hold(on: boolean): void {
+    if (on) Atomics.or(this.ctrl, CTRL_INTERRUPT, INTERRUPT_HOLD);
+    else if (Atomics.and(this.ctrl, CTRL_INTERRUPT, ~INTERRUPT_HOLD) & INTERRUPT_HOLD) this.wake();
   }
 
   /** Wakes a guest waiting for a page (after installPage(..., false)). */
@@ -401,5 +421,6 @@ export class GuestProcess {
     this.finish(s);
     this.inbox.close();
     void this.worker.terminate();
+    reclaimSoon(); // its memory is garbage unless another worker of this process runs on it (a variant switch)
   }
 }

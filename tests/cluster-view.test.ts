@@ -23,6 +23,8 @@ const proc = (pid: string, node: string, migrations = 0): ProcInfo => ({
   migrations,
   name: null,
   mailbox: 0,
+  demand: 0,
+  cpu: 0,
 });
 
 function node() {
@@ -33,7 +35,16 @@ function node() {
     () => undefined,
   );
   const view = new ClusterView(
-    { name: "A", url: () => "ws://a", maxMemory: 0, departedMs: 60_000, mail: () => ({ ...NO_MAIL_COUNTERS }), loopMs: () => 0 },
+    {
+      name: "A",
+      url: () => "ws://a",
+      maxMemory: 0,
+      departedMs: 60_000,
+      mail: () => ({ ...NO_MAIL_COUNTERS }),
+      loopMs: () => 0,
+      cpus: 1,
+      demand: () => 0,
+    },
     table,
     peers,
     router,
@@ -53,7 +64,7 @@ describe("cluster view", () => {
     b.deliver({
       t: "heartbeat",
       name: "B",
-      state: { url: "ws://b", loopMs: 0, memory: 0, maxMemory: 0, procs: [proc("B.1", "B")], mail: NO_MAIL_COUNTERS },
+      state: { url: "ws://b", loopMs: 0, memory: 0, maxMemory: 0, cpus: 1, demand: 0, procs: [proc("B.1", "B")], mail: NO_MAIL_COUNTERS },
     });
     const listing = view.processes();
     const { qid } = b.sentOf("procsQuery")[0];
@@ -68,7 +79,7 @@ describe("cluster view", () => {
     c.deliver({
       t: "heartbeat",
       name: "C",
-      state: { url: "ws://c", loopMs: 0, memory: 0, maxMemory: 0, procs: [proc("C.1", "C")], mail: NO_MAIL_COUNTERS },
+      state: { url: "ws://c", loopMs: 0, memory: 0, maxMemory: 0, cpus: 1, demand: 0, procs: [proc("C.1", "C")], mail: NO_MAIL_COUNTERS },
     });
     const t0 = performance.now();
     const listing = view.processes();

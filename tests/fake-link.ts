@@ -46,7 +46,7 @@ export class FakeLink extends EventEmitter implements MessageLink {
 export function nodeA(): { router: Router; peers: Peers; events: string[] } {
   const events: string[] = [];
   const router = new Router((l) => events.push(l));
-  const state = () => ({ url: "ws://a", loopMs: 0, memory: 0, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS });
+  const state = () => ({ url: "ws://a", loopMs: 0, memory: 0, maxMemory: 0, cpus: 1, demand: 0, procs: [], mail: NO_MAIL_COUNTERS });
   const o = {
     name: "A",
     secret: Buffer.alloc(0),

@@ -23,8 +23,19 @@ const proc = (pid: string, state: ProcInfo["state"] = "running"): ProcInfo => ({
   migrations: 0,
   name: null,
   mailbox: 0,
+  demand: 0,
+  cpu: 0,
 });
-const beat = (procs: ProcInfo[]): HeartbeatState => ({ url: "ws://b", loopMs: 0, memory: 0, maxMemory: 0, procs, mail: NO_MAIL_COUNTERS });
+const beat = (procs: ProcInfo[]): HeartbeatState => ({
+  url: "ws://b",
+  loopMs: 0,
+  memory: 0,
+  maxMemory: 0,
+  cpus: 1,
+  demand: 0,
+  procs,
+  mail: NO_MAIL_COUNTERS,
+});
 
 function table() {
   let now = 0;

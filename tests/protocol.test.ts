@@ -119,7 +119,7 @@ describe("protocol", () => {
     const bad = encode({
       t: "heartbeat",
       name: "B",
-      state: { url: "ws://x", loopMs: 0, memory: -1, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS },
+      state: { url: "ws://x", loopMs: 0, memory: -1, maxMemory: 0, cpus: 1, demand: 0, procs: [], mail: NO_MAIL_COUNTERS },
     });
     expect(() => decode(bad)).toThrow(/^heartbeat\.state\.memory: /);
   });

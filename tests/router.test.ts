@@ -64,7 +64,7 @@ describe("router", () => {
     r.route("client", link, {
       t: "heartbeat",
       name: "c",
-      state: { url: "", loopMs: 0, memory: 0, maxMemory: 0, procs: [], mail: NO_MAIL_COUNTERS },
+      state: { url: "", loopMs: 0, memory: 0, maxMemory: 0, cpus: 1, demand: 0, procs: [], mail: NO_MAIL_COUNTERS },
     });
     await new Promise((res) => setImmediate(res));
     expect(link.sentOf("error").map((e) => [e.req, e.code, e.message])).toEqual([

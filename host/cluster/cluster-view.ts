@@ -32,6 +32,9 @@ export interface ViewOptions {
   mail: () => MailCounters;
   /** this node's recent longest event-loop delay, ms */
   loopMs: () => number;
+  /** its CPU capacity (--cpus), and the sum of its processes' demands now */
+  cpus: number;
+  demand: () => number;
 }
 
 export class ClusterView {
@@ -89,6 +92,8 @@ export class ClusterView {
       state: "up",
       load: procs.filter((p) => p.state === "running").length,
       procs: procs.length,
+      cpus: this.o.cpus,
+      demand: this.o.demand(),
       memory: this.table.memoryInUse(),
       maxMemory: this.o.maxMemory,
       silentMs: 0,

@@ -127,6 +127,8 @@ export class Membership {
         state: m.state,
         load: m.last?.procs.filter((p) => p.state === "running").length ?? 0,
         procs: m.last?.procs.length ?? 0,
+        cpus: m.last?.cpus ?? 1,
+        demand: m.last?.demand ?? 0,
         memory: m.last?.memory ?? 0,
         maxMemory: m.last?.maxMemory ?? 0,
         silentMs: Math.round(now - m.lastSeen),

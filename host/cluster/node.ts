@@ -8,6 +8,7 @@
 //   processes.ts     the process table and each process's numbered output
 //   modules.ts       the module cache (by SHA-256)
 //   capacity.ts      the limits on new work
+//   cpu-share.ts     the CPU: capacity (--cpus), each process's demand, holds beyond it
 //   cluster-view.ts  the cluster-wide ps (read-your-writes) and nodes
 //   requests.ts      client requests: run, attach, kill, ps, nodes
 //   emigrations.ts   migrations leaving this node
@@ -30,6 +31,7 @@ import { Peers } from "./peers.js";
 import { ProcessTable, type Proc } from "./processes.js";
 import { OutputFlow } from "./output-flow.js";
 import { LoopDelay } from "./loop-delay.js";
+import { CpuShare } from "./cpu-share.js";
 import { Requests } from "./requests.js";
 import { Router } from "./router.js";
 import { NodeServer } from "./server.js";
@@ -37,6 +39,8 @@ import type { TlsIdentity, TrustedCa } from "../net/tls.js";
 import { PostOffice } from "./messaging/post-office.js";
 import type { ForwardingMode } from "./forwarding/forwarding.js";
 import { counterOf, originOf } from "../messaging/addresses.js";
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** A stop that has not closed everything by then ends anyway (a link that never closes cannot hold a node). */
 const STOP_BOUND_MS = 5000;
@@ -60,6 +64,8 @@ export interface NodeOptions {
   maxProcs: number;
   /** limit on the sum of guests' maximum memories, bytes */
   maxMemory: number;
+  /** how many processes it runs at full speed (cpu-share.ts) */
+  cpus: number;
   heartbeatMs: number;
   /** how messages reach a process that moved (the same on every node of a cluster) */
   forwarding: ForwardingMode;
@@ -83,6 +89,7 @@ export class ClusterNode {
   readonly capacity: Capacity;
   readonly view: ClusterView;
   readonly post: PostOffice;
+  readonly cpu: CpuShare;
   private readonly server: NodeServer;
   private readonly requests: Requests;
   private readonly clients = new Set<Link>();
@@ -96,11 +103,20 @@ export class ClusterNode {
     const mail = () => ({ ...this.post.counters });
     const loop = new LoopDelay();
     this.loop = loop;
+    const cpu = new CpuShare(o.cpus, this.processes);
+    this.cpu = cpu;
+    this.processes.cpuOf = (pid) => {
+      const f = cpu.of(pid);
+      return { demand: round2(f.demand), cpu: round2(f.use) };
+    };
+    const demand = () => round2(cpu.totals().demand);
     const state = () => ({
       url: this.url,
       loopMs: loop.sample(),
       memory: this.processes.memoryInUse(),
       maxMemory: o.maxMemory,
+      cpus: o.cpus,
+      demand: demand(),
       procs: this.processes.infos(),
       mail: mail(),
     });
@@ -125,7 +141,16 @@ export class ClusterNode {
       this.router,
     );
     this.view = new ClusterView(
-      { name: o.name, url, maxMemory: o.maxMemory, departedMs: DEPARTED_BEATS * o.heartbeatMs, mail, loopMs: () => loop.worst() },
+      {
+        name: o.name,
+        url,
+        maxMemory: o.maxMemory,
+        departedMs: DEPARTED_BEATS * o.heartbeatMs,
+        mail,
+        loopMs: () => loop.worst(),
+        cpus: o.cpus,
+        demand,
+      },
       this.processes,
       this.peers,
       this.router,
@@ -199,6 +224,7 @@ export class ClusterNode {
   /** Closes every link, timer and the server. */
   private async shutdown(): Promise<void> {
     this.loop.close();
+    this.cpu.close();
     this.post.close();
     this.peers.close();
     for (const c of this.clients) c.close(CLOSE_LEAVING, `node ${this.o.name} is stopping`);

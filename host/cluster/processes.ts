@@ -69,6 +69,9 @@ export class ProcessTable {
     private readonly flow = new OutputFlow(DEFAULT_READER_TIMEOUT_MS, event),
   ) {}
 
+  /** What `ps` shows of a running process's CPU (the node sets it to its CpuShare's figures). */
+  cpuOf: (pid: string) => { demand: number; cpu: number } = () => ({ demand: 1, cpu: 0 });
+
   /** Calls `f` with every process started here. */
   onStarted(f: (p: Proc) => void): void {
     this.started.push(f);
@@ -142,6 +145,8 @@ export class ProcessTable {
         migrations: 0,
         name: null,
         mailbox: 0,
+        demand: 1,
+        cpu: 0,
         ...info,
       },
     };
@@ -220,6 +225,7 @@ export class ProcessTable {
       uptimeMs: Math.round((p.ended ?? performance.now()) - p.began),
       name: p.info.state === "running" ? p.mail.name : null,
       mailbox: p.mail.depth,
+      ...(p.info.state === "running" ? this.cpuOf(p.info.pid) : { demand: 0, cpu: 0 }),
     };
   }
 

@@ -2,7 +2,7 @@
 // types, and the shapes (net/shape.ts) a received copy is checked against.
 // Each shape is typed by its interface, so the two cannot drift apart.
 
-import { amount, array, count, nullable, number, object, oneOf, string, type Shape } from "../net/shape.js";
+import { amount, array, count, cpus, nullable, number, object, oneOf, share, string, type Shape } from "../net/shape.js";
 
 export const PROC_STATES = ["running", "exited", "trapped", "killed", "lost"] as const;
 export type ProcState = (typeof PROC_STATES)[number];
@@ -26,6 +26,10 @@ export interface ProcInfo {
   name: string | null;
   /** messages in its mailbox, not received yet */
   mailbox: number;
+  /** share of a core it wants: the part of its time it does not wait (cluster/cpu-share.ts); 1 until measured */
+  demand: number;
+  /** share of a core it got (its demand less the time its node held it) */
+  cpu: number;
 }
 
 /**
@@ -65,6 +69,10 @@ export interface NodeInfo {
   /** running processes */
   load: number;
   procs: number;
+  /** how many processes it runs at full speed (--cpus) */
+  cpus: number;
+  /** the sum of its running processes' CPU demands (an unmeasured one counts 1) */
+  demand: number;
   /** guest memory in use, bytes */
   memory: number;
   /** the node's limit on guests' maximum memory, bytes */
@@ -85,6 +93,8 @@ export interface HeartbeatState {
   loopMs: number;
   memory: number;
   maxMemory: number;
+  cpus: number;
+  demand: number;
   procs: ProcInfo[];
   mail: MailCounters;
 }
@@ -109,6 +119,8 @@ export const PROC_INFO: Shape<ProcInfo> = object({
   migrations: count,
   name: nullable(string),
   mailbox: count,
+  demand: share,
+  cpu: share,
 });
 
 export const MAIL_COUNTERS: Shape<MailCounters> = object({
@@ -143,6 +155,8 @@ export const NODE_INFO: Shape<NodeInfo> = object({
   state: oneOf(NODE_STATES),
   load: count,
   procs: count,
+  cpus,
+  demand: amount,
   memory: amount,
   maxMemory: amount,
   silentMs: amount,
@@ -156,6 +170,8 @@ export const HEARTBEAT_STATE: Shape<HeartbeatState> = object({
   loopMs: amount,
   memory: amount,
   maxMemory: amount,
+  cpus,
+  demand: amount,
   procs: array(PROC_INFO),
   mail: MAIL_COUNTERS,
 });

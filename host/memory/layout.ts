@@ -4,14 +4,22 @@
 // and heap start at R. The host's reserved region holds, in this order:
 //
 //   CTRL          control words, written by the host with Atomics:
-//                   word 0  interrupt flag: non-zero asks the guest to freeze at
-//                           its next safepoint poll
+//                   word 0  interrupt bits: any makes the guest's next safepoint
+//                           poll call the host; FREEZE asks it to unwind, HOLD
+//                           to pause there until cleared (the node's CPU share,
+//                           cluster/cpu-share.ts)
 //                   word 1  wake counter: bumped (and notified) whenever a
 //                           blocked guest should look again (sleep, page fault)
 //                   word 2  the page the guest is waiting for (post-copy)
 //                   word 3  output lines the guest printed that the node has
 //                           not given back yet; at OUTPUT_WINDOW the guest's
 //                           print waits (cluster/output-flow.ts)
+//   CLOCK         four 64-bit words the worker writes with Atomics, in
+//                 microseconds: time its guest spent waiting (sleep, recv,
+//                 send, a full output window, a page fault) in waits that
+//                 ended, and when the current wait began (0: none); the
+//                 same for the time the node held it. The node reads its
+//                 guests' CPU demand and use from them (worker/guest-clock.ts).
 //   ASYNC_DATA    Asyncify's {cur, end} pair
 //   ASYNC_START.. the Asyncify buffer: the saved call stack of a frozen guest
 //   DIRTY         one byte per tracked page, set to 1 by the write barrier
@@ -42,6 +50,15 @@ export const CTRL_INTERRUPT = 0;
 export const CTRL_WAKE = 1;
 export const CTRL_FAULT_PAGE = 2;
 export const CTRL_OUTPUT = 3;
+/** Bits of the interrupt word. */
+export const INTERRUPT_FREEZE = 1;
+export const INTERRUPT_HOLD = 2;
+/** The clock words (BigInt64, microseconds; see the header). */
+export const CLOCK = CTRL + 64;
+export const CLOCK_WAITED = 0;
+export const CLOCK_WAIT_BEGAN = 1;
+export const CLOCK_HELD = 2;
+export const CLOCK_HOLD_BEGAN = 3;
 /** Output lines a guest may have in flight to its node before its print waits. */
 export const OUTPUT_WINDOW = 256;
 export const ASYNC_DATA = 512;

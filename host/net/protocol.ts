@@ -27,8 +27,9 @@ export { MESSAGES, MESSAGE_TYPES, type Message, type MessageOf, type MessageType
  * 2: error frames carry a code; procsQuery/procsReply; JSON fields have shapes.
  * 3: messages between processes (mail ... sendResult); join says its forwarding mode, members the pid counter.
  * 4: heartbeats and nodes carry the event-loop delay (loopMs).
+ * 5: heartbeats, nodes and ps carry CPU capacity, demand and use (cpus, demand, cpu).
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 const HEADER = 6;
 const NUMBER_BYTES = { u32: 4, i32: 4, f64: 8 } as const;
 

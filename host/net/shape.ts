@@ -45,16 +45,17 @@ export const string: Shape<string> = shape("a string", (v) => typeof v === "stri
 export const boolean: Shape<boolean> = shape("true or false", (v) => typeof v === "boolean");
 
 /** A finite number, with optional bounds; `int`: a whole number. */
-export function number(o: { min?: number; above?: number; int?: boolean } = {}): Shape<number> {
+export function number(o: { min?: number; above?: number; max?: number; int?: boolean } = {}): Shape<number> {
   const what = [
     o.int ? "a whole number" : "a number",
     o.min !== undefined ? `>= ${o.min}` : "",
     o.above !== undefined ? `> ${o.above}` : "",
+    o.max !== undefined ? `<= ${o.max}` : "",
   ];
   return shape(what.filter(Boolean).join(" "), (v) => {
     if (typeof v !== "number" || !Number.isFinite(v)) return false;
     if (o.int && !Number.isInteger(v)) return false;
-    return (o.min === undefined || v >= o.min) && (o.above === undefined || v > o.above);
+    return (o.min === undefined || v >= o.min) && (o.above === undefined || v > o.above) && (o.max === undefined || v <= o.max);
   });
 }
 
@@ -62,6 +63,10 @@ export function number(o: { min?: number; above?: number; int?: boolean } = {}):
 export const count = number({ int: true, min: 0 });
 /** An amount (bytes, milliseconds, a rate): a number >= 0. */
 export const amount = number({ min: 0 });
+/** A share of one core: a number from 0 to 1. */
+export const share = number({ min: 0, max: 1 });
+/** A node's CPU capacity (--cpus): how many processes it runs at full speed. */
+export const cpus = number({ above: 0, max: 4096 });
 
 /** One of these strings. */
 export function oneOf<const T extends string>(values: readonly T[]): Shape<T> {

@@ -31,11 +31,23 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import * as loader from "@assemblyscript/loader";
-import { ASYNC_DATA, CTRL, CTRL_FAULT_PAGE, CTRL_INTERRUPT, CTRL_OUTPUT, CTRL_WAKE, OUTPUT_WINDOW, WASM_PAGE } from "../memory/layout.js";
+import {
+  ASYNC_DATA,
+  CTRL,
+  CTRL_FAULT_PAGE,
+  CTRL_INTERRUPT,
+  CTRL_OUTPUT,
+  CTRL_WAKE,
+  INTERRUPT_FREEZE,
+  INTERRUPT_HOLD,
+  OUTPUT_WINDOW,
+  WASM_PAGE,
+} from "../memory/layout.js";
 import type { CallOp, FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit } from "./messages.js";
 import { Inbox, type Answer } from "./inbox.js";
 import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
 import { MAX_MESSAGE } from "../messaging/process-mail.js";
+import { GuestClock } from "./guest-clock.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -58,7 +70,8 @@ let runMs = 0;
 /** How long register and whereis wait for the node's answer. */
 const ASK_MS = 60_000;
 let askId = 0;
-const inbox = new Inbox(init.inbox, ctrl, interrupted);
+const clock = new GuestClock(memory);
+const inbox = new Inbox(init.inbox, ctrl, interrupted, clock);
 
 const send = (m: FromWorker) => port.postMessage(m);
 
@@ -78,7 +91,20 @@ let raw: GuestExports;
 let ext: loader.ASUtil;
 
 function interrupted(): boolean {
-  return nested === 0 && Atomics.load(ctrl, CTRL_INTERRUPT) !== 0;
+  return nested === 0 && (Atomics.load(ctrl, CTRL_INTERRUPT) & INTERRUPT_FREEZE) !== 0;
+}
+
+/** The node holds the guest (its CPU share): wait at this safepoint until it lets go, or asks for a freeze. */
+function held(): void {
+  const holding = () => (Atomics.load(ctrl, CTRL_INTERRUPT) & (INTERRUPT_HOLD | INTERRUPT_FREEZE)) === INTERRUPT_HOLD;
+  if (!holding()) return;
+  clock.holding(() => {
+    for (;;) {
+      const seen = Atomics.load(ctrl, CTRL_WAKE);
+      if (!holding()) return;
+      Atomics.wait(ctrl, CTRL_WAKE, seen, 1000);
+    }
+  });
 }
 
 function startUnwind(): void {
@@ -92,11 +118,13 @@ function awaitPage(page: number): void {
   if (Atomics.load(present, page)) return;
   Atomics.store(ctrl, CTRL_FAULT_PAGE, page);
   send({ t: "fault", page });
-  for (;;) {
-    const seen = Atomics.load(ctrl, CTRL_WAKE);
-    if (Atomics.load(present, page)) return;
-    Atomics.wait(ctrl, CTRL_WAKE, seen, 1000);
-  }
+  clock.waiting(() => {
+    for (;;) {
+      const seen = Atomics.load(ctrl, CTRL_WAKE);
+      if (Atomics.load(present, page)) return;
+      Atomics.wait(ctrl, CTRL_WAKE, seen, 1000);
+    }
+  });
 }
 
 /** The host is about to read or write guest bytes directly, past the barriers. */
@@ -283,6 +311,7 @@ const imports = {
         raw.asyncify_stop_rewind();
         return;
       }
+      if (nested === 0) held();
       if (interrupted()) {
         frozenSleep = null;
         startUnwind();

@@ -16,6 +16,7 @@
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { CTRL_WAKE } from "../memory/layout.js";
 import { NO_MAIL, type MailCursor, type ToInbox } from "./messages.js";
+import type { GuestClock } from "./guest-clock.js";
 
 type Letter = Extract<ToInbox, { t: "msg" }>;
 export type Answer = string | boolean | null;
@@ -33,6 +34,7 @@ export class Inbox {
     private readonly port: MessagePort,
     private readonly ctrl: Int32Array,
     private readonly interrupted: () => boolean,
+    private readonly clock: GuestClock,
   ) {}
 
   /** Reads whatever the node has put in the port. */
@@ -56,6 +58,12 @@ export class Inbox {
    * port each time the word moves.
    */
   wait(ready: () => boolean, deadline: number, freezable = true): Waited {
+    this.read();
+    if (ready()) return "ready";
+    return this.clock.waiting(() => this.waitLong(ready, deadline, freezable));
+  }
+
+  private waitLong(ready: () => boolean, deadline: number, freezable: boolean): Waited {
     for (;;) {
       this.read();
       if (ready()) return "ready";

@@ -11,7 +11,8 @@ import { DEFAULT_MAX_FRAME } from "../../net/link.js";
 import { UsageError } from "../../errors.js";
 import { formatSize, GiB } from "../../text/size.js";
 import { lineWriter } from "../console.js";
-import { CA_FLAG, count, size } from "../flags.js";
+import { CA_FLAG, count, positive, size } from "../flags.js";
+import { availableParallelism } from "node:os";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING } from "../../net/admission.js";
 import { readCa, readTlsIdentity } from "../../net/tls.js";
 import { FORWARDING_MODES, type ForwardingMode } from "../../cluster/forwarding/forwarding.js";
@@ -34,6 +35,7 @@ export interface NodeFlags {
   maxFrame: number;
   maxProcs: number;
   maxMemory: number;
+  cpus: number;
   heartbeat: number;
   forwarding: ForwardingMode;
   mailbox: number;
@@ -66,6 +68,12 @@ export function nodeCommand(p: Command): void {
     .option("--max-connections <n>", "most connections at once; more are refused", count("--max-connections", 1), DEFAULT_MAX_CONNECTIONS)
     .option("--max-procs <n>", "most processes running at once", count("--max-procs"), 64)
     .option("--max-memory <size>", "most guest memory promised at once (sum of guests' maximum memory)", size("--max-memory"), 16 * GiB)
+    .option(
+      "--cpus <n>",
+      "how many processes it runs at full speed; beyond that they share it, held in turns (default: this machine's cores)",
+      positive("--cpus"),
+      availableParallelism(),
+    )
     .option(
       "--heartbeat <ms>",
       "heartbeat interval; a node silent for 6 of them is down (until it is heard again)",
@@ -129,6 +137,7 @@ async function runNode(f: NodeFlags): Promise<number> {
       (secret.length ? " (cluster secret required)" : " (no --secret-file: loopback only, no secret asked)") +
       (tls ? `; TLS with ${tls.certFile}` : "") +
       `; limits: ${f.maxProcs} processes, ${formatSize(f.maxMemory)} of guest memory, frames up to ${formatSize(f.maxFrame)}` +
+      `; ${f.cpus} cpus` +
       `; messages forwarded by ${f.forwarding}, mailboxes of ${f.mailbox}`,
   );
   return new Promise((resolve) => {
