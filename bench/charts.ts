@@ -1,6 +1,7 @@
-// Two kinds of chart as self-contained SVG text (no script, no external
+// Three kinds of chart as self-contained SVG text (no script, no external
 // resources), for the benchmark's HTML report and the README: grouped bars
-// on a log or linear axis, and lines over a shared x axis.
+// on a log or linear axis, lines over a shared x axis, and stacked steps
+// over time.
 
 export interface Series {
   name: string;
@@ -128,6 +129,64 @@ export function lineChart(o: {
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
     if (!pts.length) return;
     svg += `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${pts.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" ")}"><title>${esc(s.name)}</title></polyline>`;
+  });
+  svg += `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`;
+  svg += legend(
+    o.series.map((s) => s.name),
+    W - R + 10,
+    T,
+  );
+  return svg + "</svg>";
+}
+
+/**
+ * Stacked steps over a shared x axis: at each x, the series' values piled up
+ * (the first at the bottom), each held until the next x (counts sampled in
+ * time, such as the processes on each node).
+ */
+export function stackedChart(o: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  x: number[];
+  series: Array<{ name: string; values: number[] }>;
+  width?: number;
+  height?: number;
+  /** the x and y axes' ends (charts side by side on one scale), when they reach past the data */
+  xMax?: number;
+  yMax?: number;
+}): string {
+  const W = o.width ?? 760,
+    H = o.height ?? 300,
+    L = 60,
+    R = 130,
+    T = 30,
+    B = 45;
+  const x0 = Math.min(...o.x, 0),
+    x1 = Math.max(...o.x, o.xMax ?? 1);
+  const tops = o.x.map((_, k) => o.series.reduce((a, s) => a + (s.values[k] ?? 0), 0));
+  const y1 = Math.max(...tops, o.yMax ?? 1);
+  const x = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
+  const y = (v: number) => T + (H - T - B) * (1 - v / y1);
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
+  svg += `<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`;
+  for (const t of niceTicks(0, y1).filter((v) => Number.isInteger(v)))
+    svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
+  for (const t of niceTicks(x0, x1, 8)) svg += `<text x="${x(t)}" y="${H - B + 14}" text-anchor="middle">${fmt(t)}</text>`;
+  svg += `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`;
+  svg += `<text transform="translate(14 ${(H - B + T) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
+  const below = o.x.map(() => 0);
+  o.series.forEach((s, i) => {
+    const above = below.map((b, k) => b + (s.values[k] ?? 0));
+    // the upper edge left to right, then the lower edge back, each value held until the next x
+    const steps = (edge: number[]) =>
+      o.x.flatMap((xv, k) => [
+        `${x(xv).toFixed(1)},${y(edge[k]).toFixed(1)}`,
+        `${x(o.x[k + 1] ?? xv).toFixed(1)},${y(edge[k]).toFixed(1)}`,
+      ]);
+    const pts = [...steps(above), ...steps(below).reverse()];
+    svg += `<polygon fill="${COLORS[i % COLORS.length]}" fill-opacity="0.85" stroke="none" points="${pts.join(" ")}"><title>${esc(s.name)}</title></polygon>`;
+    above.forEach((v, k) => (below[k] = v));
   });
   svg += `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`;
   svg += legend(

@@ -4,7 +4,7 @@
 import { UsageError } from "../host/errors.js";
 import { STRATEGIES, type Strategy } from "../host/migration/options.js";
 import type { BenchOptions } from "./run.js";
-import { WORKLOAD_NAMES } from "./workloads.js";
+import { BALANCE_MODES, WORKLOAD_NAMES, type BalanceMode } from "./workloads.js";
 import { FORWARDING_MODES, type ForwardingMode } from "../host/cluster/forwarding/forwarding.js";
 
 export interface BenchFlags {
@@ -20,6 +20,8 @@ export interface BenchFlags {
   messagingOnly?: boolean;
   forwarding?: string;
   soak?: number;
+  /** --balance [modes]: true without a list */
+  balance?: string | boolean;
   out: string;
 }
 
@@ -41,7 +43,17 @@ function list(v: string | undefined, all: readonly string[], what: string): stri
 /** The soak's guest buffer unless --sizes says otherwise, MiB. */
 const SOAK_SIZE_MIB = 16;
 
+/** --balance runs on its own, on loopback; its modes (all without a list), or null without --balance. */
+function balanceModes(f: BenchFlags): BalanceMode[] | null {
+  if (f.balance === undefined) return null;
+  if (f.soak !== undefined || f.link !== undefined || f.messagingOnly) {
+    throw new UsageError("--balance runs on its own, on loopback: leave out --soak, --link and --messaging-only");
+  }
+  return list(typeof f.balance === "string" ? f.balance : undefined, BALANCE_MODES, "--balance") as BalanceMode[];
+}
+
 export function benchFromFlags(f: BenchFlags): BenchOptions {
+  const balance = balanceModes(f);
   if (f.soak !== undefined && (f.link !== undefined || f.messagingOnly)) {
     throw new UsageError("--soak runs on its own, on loopback: leave out --link and --messaging-only");
   }
@@ -69,6 +81,7 @@ export function benchFromFlags(f: BenchFlags): BenchOptions {
     link: f.link === true ? "1gbit" : f.link || null,
     delayMs: f.delay,
     soak: f.soak ?? null,
+    balance,
     out: f.out,
   };
 }

@@ -220,10 +220,16 @@ export function htmlReport(r: BenchResult): string {
       : r.link && "refused" in r.link
         ? `on loopback (${r.link.refused})`
         : "on loopback";
-  return `<!doctype html><html><head><meta charset="utf-8"><title>migrant benchmark ${escape(r.when)}</title>
-<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f4f4f4}.met b{color:#080}.not b{color:#c00}.na b{color:#888}.grid{display:flex;flex-wrap:wrap;gap:8px}svg{margin:6px 0}</style></head>
-<body><h1>migrant: live migration benchmark</h1>
-<p>${escape(r.when)} · ${r.machine.cpus} × ${escape(r.machine.cpu ?? "cpu")} · Node ${escape(r.machine.node)} · ${escape(link)} · ${r.rows.length ? `workloads ${escape(r.options.workloads.join(", "))} · sizes ${r.options.sizes.join(", ")} MiB · ${r.options.reps} runs each` : "no downtime suite in this run"}${r.options.quick ? " (quick mode)" : ""}</p>
+  const about = `${escape(r.when)} · ${r.machine.cpus} × ${escape(r.machine.cpu ?? "cpu")} · Node ${escape(r.machine.node)} · ${escape(link)} · ${r.rows.length ? `workloads ${escape(r.options.workloads.join(", "))} · sizes ${r.options.sizes.join(", ")} MiB · ${r.options.reps} runs each` : "no downtime suite in this run"}${r.options.quick ? " (quick mode)" : ""}`;
+  return htmlPage(`migrant benchmark ${escape(r.when)}`, "migrant: live migration benchmark", about, sections);
+}
+
+/** A self-contained report page (the benchmark's, the balance benchmark's): its title, heading, a line about the run (HTML), sections (HTML). */
+export function htmlPage(title: string, heading: string, about: string, sections: string[]): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
+<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f4f4f4}.met b{color:#080}.not b{color:#c00}.na b{color:#888}.grid{display:flex;flex-wrap:wrap;gap:8px}svg{margin:6px 0}pre{font-size:11px;background:#f8f8f8;padding:6px;overflow-x:auto}</style></head>
+<body><h1>${escape(heading)}</h1>
+<p>${about}</p>
 ${sections.join("\n")}
 </body></html>
 `;

@@ -6,6 +6,9 @@
 // bench/results/latest-downtime.svg (the README's chart) and latest.md (its table).
 // `--soak N` runs the soak benchmark instead (bench/soak.ts): N migrations in
 // a row, written to bench/results/<date>-soak.json and latest-soak.md.
+// `--balance [modes]` runs the balance benchmark instead (bench/balance.ts):
+// a batch of CPU-bound jobs started on one node of three, per balancer mode,
+// written to bench/results/<date>-balance.json, .html and latest-balance.md.
 
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -26,6 +29,9 @@ import type { BenchResult } from "./result.js";
 import { table } from "./stats.js";
 import { runSoak, type SoakResult } from "./soak.js";
 import { soakMarkdown, soakText } from "./soak-report.js";
+import { runBalance, type BalanceResult } from "./balance.js";
+import { balanceHtml, balanceMarkdown, balanceText } from "./balance-report.js";
+import type { BalanceMode } from "./workloads.js";
 
 export interface BenchOptions {
   workloads: string[];
@@ -44,6 +50,8 @@ export interface BenchOptions {
   delayMs: number;
   /** --soak N: only the soak benchmark, N migrations (null: the other parts) */
   soak: number | null;
+  /** --balance: only the balance benchmark, these balancer modes (null: the other parts) */
+  balance: BalanceMode[] | null;
   out: string;
 }
 
@@ -129,10 +137,26 @@ export async function runSoakBench(o: BenchOptions, log: (s: string) => void): P
   return result;
 }
 
+/** `--balance`: the balance benchmark alone; prints its table, writes <date>-balance.json, .html and latest-balance.md. */
+export async function runBalanceBench(o: BenchOptions, log: (s: string) => void): Promise<BalanceResult> {
+  const result = await runBalance({ modes: o.balance!, quick: o.quick, log });
+  console.log("\n" + balanceText(result));
+  mkdirSync(o.out, { recursive: true });
+  const base = join(o.out, `${result.when.slice(0, 10)}-balance`);
+  const md = join(o.out, "latest-balance.md");
+  writeFileSync(`${base}.json`, JSON.stringify(result, null, 1));
+  writeFileSync(`${base}.html`, balanceHtml(result));
+  writeFileSync(md, balanceMarkdown(result) + "\n");
+  console.log(`\nwritten: ${base}.json, ${base}.html, ${md}`);
+  if (result.runs.some((r) => r.failures.length)) process.exitCode = 1;
+  return result;
+}
+
 const toStderr = (s: string) => void process.stderr.write(`bench: ${s}\n`);
 
-export async function runBench(o: BenchOptions, log: (s: string) => void = toStderr): Promise<BenchResult | SoakResult> {
+export async function runBench(o: BenchOptions, log: (s: string) => void = toStderr): Promise<BenchResult | SoakResult | BalanceResult> {
   if (o.soak !== null) return runSoakBench(o, log);
+  if (o.balance) return runBalanceBench(o, log);
   const { link, info } = openLink(o, log);
   let secretDir: string | null = null;
   const onSignal = () => {

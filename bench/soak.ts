@@ -25,6 +25,7 @@ import { buildCached } from "../host/build/cache.js";
 import type { MigrationStats, Strategy } from "../host/migration/options.js";
 import { WORKLOAD_DIR } from "./workloads.js";
 import { percentile, rssMiB } from "./stats.js";
+import { RECLAIM_EVERY_MS } from "../host/memory/reclaim.js";
 
 export interface SoakOptions {
   migrations: number;
@@ -102,7 +103,7 @@ const LINE_MS = 5;
 /** A migration that has not ended in this long counts as failed. */
 const MIGRATION_TIMEOUT_MS = 60_000;
 const PAUSE_MS = 40;
-const NODES = ["A", "B", "C"];
+export const NODES = ["A", "B", "C"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const spread = (xs: number[]): Spread => ({
@@ -155,11 +156,15 @@ export class LineCheck {
   };
 }
 
-async function startNodes(): Promise<{ children: SpawnedNode[]; urls: string[] }> {
+/** Starts nodes A, B and C on loopback, each with `args`, handing every line a node prints to `onLine` (the balance benchmark's too). */
+export async function startNodes(
+  args: string[] = [],
+  onLine: (node: string, line: string) => void = () => undefined,
+): Promise<{ children: SpawnedNode[]; urls: string[] }> {
   const children: SpawnedNode[] = [];
   const urls: string[] = [];
   for (const name of NODES) {
-    const n = spawnNode(name, urls.length ? ["--join", urls[0]] : [], () => undefined);
+    const n = spawnNode(name, [...args, ...(urls.length ? ["--join", urls[0]] : [])], (line) => onLine(name, line));
     children.push(n);
     urls.push(await n.url);
   }
@@ -274,7 +279,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     finishing = true;
     await cluster.kill(s.pid).catch(() => undefined);
     await Promise.race([started.ended, sleep(5000)]).catch(() => undefined);
-    await sleep(1000); // the nodes have let go of the process
+    // the nodes have let go of the process and collected its memory (memory/reclaim.ts: at most one collection per RECLAIM_EVERY_MS)
+    await sleep(RECLAIM_EVERY_MS + 1000);
     const after = rss();
     const warm = (s.samples.find((x) => x.after >= warmUp(o.migrations)) ?? s.samples[0]).rssMiB;
     const memory = NODES.map((n) => ({

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parseTick, progressAround, workIn, type Tick } from "../bench/suite.js";
 import type { BenchResult } from "../bench/result.js";
 import { LineCheck, type SoakResult } from "../bench/soak.js";
+import type { BalanceResult } from "../bench/balance.js";
 import { migrant } from "./processes.js";
 
 /** A workload doing `rate` work/s, ticking every 100 ms, that stood still during [stopAt, stopAt + stopMs). */
@@ -76,6 +77,8 @@ describe("migrant bench", () => {
       [["--soak", "0"], /--soak: "0" is not a whole number of at least 1/],
       [["--soak", "5", "--link"], /--soak runs on its own, on loopback/],
       [["--soak", "5", "--sizes", "2,4"], /--sizes: with --soak, one size/],
+      [["--balance", "sender,nope"], /--balance: nope \(choose from off, sender, receiver, symmetric\)/],
+      [["--balance", "--soak", "5"], /--balance runs on its own, on loopback/],
     ] as const) {
       const r = await migrant(["bench", ...args]);
       expect(r.code, r.stderr).toBe(2);
@@ -207,4 +210,35 @@ describe("migrant bench", () => {
       /\| migrations \| completed \| failed \|[^\n]*\n\| --- [^\n]*\n\| 6 \| 6 \| 0 \|/,
     );
   }, 120_000);
+
+  it("--balance runs a batch of CPU-bound jobs from one node of three per balancer mode, and checks every job's output", async () => {
+    const out = mkdtempSync(join(tmpdir(), "migrant-bench-balance-"));
+    const r = await migrant(["bench", "--balance", "off,symmetric", "--quick", "--out", out], {}, 170_000);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const json = readdirSync(out).find((f) => f.endsWith("-balance.json"))!;
+    const result = JSON.parse(readFileSync(join(out, json), "utf8")) as BalanceResult;
+    expect(result.runs.map((x) => x.mode)).toEqual(["off", "symmetric"]);
+    expect(result.nodes).toEqual(["A", "B", "C"]);
+    for (const run of result.runs) {
+      expect(run.failures).toEqual([]);
+      expect(run.jobs.length).toBe(result.jobs.length);
+      for (const j of run.jobs) {
+        expect(j.pid).toMatch(/^A\.\d+$/); // all started on A
+        expect([j.code, j.intact]).toEqual([0, true]); // ended, with an unmoved run's output
+      }
+      expect(run.makespanMs).toBeGreaterThan(0);
+      expect(run.meanCompletionMs).toBeLessThanOrEqual(run.makespanMs);
+      expect(run.migrations).toBe(run.jobs.reduce((a, j) => a + j.migrations, 0));
+      // the timeline: every job on A at first, none running at the end
+      expect(run.timeline[0].on.every((n) => n === "A")).toBe(true);
+      expect(run.timeline[run.timeline.length - 1].on.every((n) => n === null)).toBe(true);
+      expect(Object.values(run.balance).map((b) => b?.mode)).toEqual([run.mode, run.mode, run.mode]);
+    }
+    // with the balancer off nothing moves, and the jobs never leave A
+    expect(result.runs[0].migrations).toBe(0);
+    expect(result.runs[0].timeline.every((p) => p.on.every((n) => n === "A" || n === null))).toBe(true);
+    expect(readFileSync(join(out, json.replace(".json", ".html")), "utf8")).toMatch(/jobs running on each node[\s\S]*<svg/i);
+    expect(readFileSync(join(out, "latest-balance.md"), "utf8")).toMatch(/\| mode \| jobs \|[^\n]*\n\| --- [^\n]*\n\| off \| 4 \|/);
+    expect(r.stdout).toMatch(/Every job ended, with the output of an unmoved run/);
+  }, 180_000);
 });

@@ -35,7 +35,7 @@ export class Peer {
   /** Joins the cluster of the node at `url` as member `name`. */
   static async member(url: string, name: string): Promise<Peer> {
     const p = new Peer(await connect(url, { secret: SECRET, role: "node", name }), name);
-    p.send({ t: "join", name, url: "ws://127.0.0.1:9", forwarding: "traversal" });
+    p.send({ t: "join", name, url: "ws://127.0.0.1:9", forwarding: "traversal", balance: "off", threshold: 0.25 });
     await p.next((m) => (m.t === "members" ? m : undefined), 5000, "the member list");
     // a frame no part of the node takes: it only says that this member lives
     p.keepalive = setInterval(() => p.send({ t: "locAck", id: 0 }), 200);

@@ -6,10 +6,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProcInfo } from "../host/cluster/views.js";
+import type { NodeInfo, ProcInfo } from "../host/cluster/views.js";
+import { leastLoaded } from "../host/client/placement.js";
 import { STRATEGIES, type MigrationStats, type Strategy } from "../host/migration/options.js";
 import { Cluster } from "../host/client/cluster.js";
 import { EXAMPLE_GUESTS, FLOATS, guestBytes, type Guest } from "./guests.js";
+import { ROOT } from "../host/paths.js";
 import { background, eventually, lines, migrant, startNode, type RunningNode } from "./processes.js";
 import { random } from "./seed.js";
 
@@ -288,21 +290,65 @@ describe("failures", () => {
 });
 
 describe("placement", () => {
-  it("run --on auto places a new process on the least-loaded node", async () => {
+  it("chooses the least (demand + 1) / cpus, then fewer running, then the name, and refuses when no node can take it", () => {
+    const n = (name: string, o: Partial<NodeInfo>): NodeInfo => ({
+      ...{ name, url: `ws://${name}`, state: "up", load: 0, procs: 0, cpus: 2, demand: 0, memory: 0, maxMemory: 1 << 30 },
+      ...{ silentMs: 0, loopMs: 0, reason: null, mail: null },
+      ...o,
+    });
+    // A: 4 processes that mostly wait (demand 0.4 of 1 cpu); B: one CPU-bound (1 of 2); C: 2 of 4; D is down
+    const [a, b, c] = [n("A", { load: 4, demand: 0.4, cpus: 1 }), n("B", { load: 1, demand: 1 }), n("C", { load: 3, demand: 2, cpus: 4 })];
+    const nodes = [a, b, c, n("D", { state: "down" })];
+    expect(leastLoaded(nodes, new Set()).name).toBe("C"); // (2 + 1) / 4 = 0.75, against 1.4 and 1
+    expect(leastLoaded(nodes, new Set(["C"])).name).toBe("B"); // 1 against 1.4: A asks less, but of 1 cpu: it would share it
+    // ties: fewer running, then the name
+    expect(leastLoaded([b, n("C", { load: 3, demand: 3, cpus: 4 })], new Set()).name).toBe("B");
+    expect(leastLoaded([n("X", { load: 2 }), n("W", { load: 1 }), n("V", { load: 1 })], new Set()).name).toBe("V");
+    // a node at its memory limit cannot take it; none left: refused
+    expect(() => leastLoaded([n("A", { memory: 1 << 30 }), n("B", { state: "left" })], new Set())).toThrow(/no node .* to take it/);
+  });
+
+  it("run --on auto places a new process where it runs soonest: by CPU demand against capacity, not by count", async () => {
     const counter = EXAMPLE_GUESTS.find((g) => g.name === "counter")!;
+    const job = join(dir, "job.wasm");
+    writeFileSync(job, await guestBytes({ name: "job", file: join(ROOT, "assembly", "workloads", "job.ts"), args: [] }));
     const busy: string[] = [];
-    for (let i = 0; i < 2; i++) busy.push((await migrant(["run", wasm.get(counter.name)!, "0", "-d"], at(A))).stdout.trim());
-    for (let i = 0; i < 2; i++) busy.push((await migrant(["run", wasm.get(counter.name)!, "0", "-d", "--on", "B"], at(A))).stdout.trim());
-    await eventually(async () =>
-      (await ps(A)).filter((p) => busy.includes(p.pid) && p.state === "running").length === 4 ? true : undefined,
-    );
-    const nodesNow = JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Array<{ name: string; state: string; load: number }>;
-    const least = nodesNow.filter((n) => n.state === "up").sort((a, b) => a.load - b.load || a.name.localeCompare(b.name))[0];
-    const r = await migrant(["run", wasm.get(counter.name)!, "2", "--on", "auto"], at(A));
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`placing it on node ${least.name}`));
-    expect(r.stdout).toBe(`0 on ${least.name}\n1 on ${least.name}\n`);
-    for (const pid of busy) await migrant(["kill", pid], at(A));
+    // A: three processes that mostly sleep; B and C: one CPU-bound job each (demand about 1), kept busy for the test
+    for (let i = 0; i < 3; i++) busy.push((await migrant(["run", wasm.get(counter.name)!, "0", "-d"], at(A))).stdout.trim());
+    for (const on of ["B", "C"]) busy.push((await migrant(["run", job, "2000", "2000000", "1", "-d", "--on", on], at(A))).stdout.trim());
+    type Figures = { name: string; state: string; load: number; demand: number; cpus: number };
+    try {
+      // once measured (unmeasured processes count demand 1): A's demand is the least, though it runs the most
+      const figures = await eventually(
+        async () => {
+          const l = JSON.parse((await migrant(["nodes", "--json"], at(A))).stdout) as Figures[];
+          const [a, b, c] = ["A", "B", "C"].map((n) => l.find((x) => x.name === n)!);
+          return a.load === 3 && a.demand < 0.6 && b.demand > 0.7 && c.demand > 0.7 ? l : undefined;
+        },
+        20_000,
+        "the nodes' demands measured",
+      );
+      // the rule: the least (demand + 1) / cpus; by count, B or C (one running each) would be chosen
+      const soonest = figures
+        .filter((n) => n.state === "up")
+        .sort((a, b) => (a.demand + 1) / a.cpus - (b.demand + 1) / b.cpus || a.load - b.load || a.name.localeCompare(b.name))[0];
+      expect(soonest.name).toBe("A");
+      // the tables show it: B's job wants a whole core; B's demand against its capacity
+      const ps = (await migrant(["ps"], at(A))).stdout;
+      expect(ps).toMatch(/^PID\s+NAME\s+NODE\s+STATE\s+CPU\s+DEMAND\s+MEMORY/);
+      expect(ps).toMatch(
+        new RegExp(`^${busy[3].replace(".", "\\.")}\\s+-\\s+B\\s+running\\s+[01]\\.\\d\\d\\s+(0\\.[6-9]\\d|1\\.00)\\s`, "m"),
+      );
+      const table = (await migrant(["nodes"], at(A))).stdout;
+      expect(table).toMatch(/^NAME\s+ADDRESS\s+STATE\s+LOAD\s+DEMAND\/CPUS\s+PROCESSES/);
+      expect(table).toMatch(/^B\s+ws:\S+\s+up\s+1\s+(0\.[6-9]|1\.0)\/\d+(\.\d+)?\s/m);
+      const r = await migrant(["run", wasm.get(counter.name)!, "2", "--on", "auto"], at(A));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/placing it on node A \(CPU demand 0\.\d of its \d+(\.\d+)? cpus, 3 running\)/);
+      expect(r.stdout).toBe("0 on A\n1 on A\n");
+    } finally {
+      for (const pid of busy) await migrant(["kill", pid], at(A));
+    }
   });
 
   it("drain moves every process off a node, none lost", async () => {

@@ -6,6 +6,7 @@ import { ERROR_CODES } from "../host/errors.js";
 import { NODE_STATES, PROC_STATES } from "../host/cluster/views.js";
 import { CLAIM_ANSWERS, LOCATIONS, MAIL_OUTCOMES } from "../host/cluster/messaging/outcomes.js";
 import { STRATEGIES } from "../host/migration/options.js";
+import { BALANCE_MODES } from "../host/policy/transfer.js";
 
 const text = fc.string();
 /** keys of JSON objects used as maps (a key like "__proto__" is not one a node ever writes) */
@@ -14,6 +15,8 @@ const count = fc.nat();
 const amount = fc.double({ min: 0, max: 1e12, noNaN: true, noDefaultInfinity: true }).map((x) => Math.abs(x));
 const anyNumber = fc.double({ noNaN: true, noDefaultInfinity: true });
 const strategy = fc.constantFrom(...STRATEGIES);
+const share = fc.double({ min: 0, max: 1, noNaN: true }).map((x) => Math.abs(x));
+const cpus = fc.double({ min: 0.01, max: 4096, noNaN: true });
 
 const procInfo = fc.record({
   pid: text,
@@ -29,6 +32,8 @@ const procInfo = fc.record({
   migrations: count,
   name: fc.option(text, { nil: null }),
   mailbox: count,
+  demand: share,
+  cpu: share,
 });
 
 const mailCounters = fc.record({
@@ -50,6 +55,8 @@ const nodeInfo = fc.record({
   state: fc.constantFrom(...NODE_STATES),
   load: count,
   procs: count,
+  cpus,
+  demand: amount,
   memory: amount,
   maxMemory: amount,
   silentMs: amount,
@@ -102,17 +109,32 @@ const mailState = fc.record({
   name: fc.option(text, { nil: null }),
 });
 
+const balanceState = fc.record({
+  mode: fc.constantFrom(...BALANCE_MODES),
+  moved: count,
+  received: count,
+  failed: count,
+  busy: fc.boolean(),
+  movable: fc.array(text, { maxLength: 3 }),
+  pairs: fc.array(fc.record({ a: text, b: text, rate: amount }), { maxLength: 3 }),
+});
+
 export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
   "members.list": fc.array(fc.record({ name: text, url: text }), { maxLength: 4 }),
-  "heartbeat.state": fc.record({
-    url: text,
-    loopMs: amount,
-    memory: amount,
-    maxMemory: amount,
-    procs: fc.array(procInfo, { maxLength: 3 }),
-    mail: mailCounters,
-  }),
+  "heartbeat.state": fc
+    .record({
+      url: text,
+      loopMs: amount,
+      memory: amount,
+      maxMemory: amount,
+      cpus,
+      demand: amount,
+      procs: fc.array(procInfo, { maxLength: 3 }),
+      mail: mailCounters,
+    })
+    .chain((state) => fc.option(balanceState, { nil: undefined }).map((balance) => (balance ? { ...state, balance } : state))),
   "run.args": fc.array(text, { maxLength: 4 }),
+  "balancePlan.list": fc.array(fc.record({ pid: text, from: text, to: text, reason: text }), { maxLength: 3 }),
   "ps.list": fc.array(procInfo, { maxLength: 3 }),
   "procsReply.list": fc.array(procInfo, { maxLength: 3 }),
   "nodes.list": fc.array(nodeInfo, { maxLength: 3 }),

@@ -10,6 +10,7 @@ import { ROOT } from "../paths.js";
 import { MigrantError } from "../errors.js";
 import { stdio } from "./console.js";
 import { attachCommand } from "./commands/attach.js";
+import { balanceCommand } from "./commands/balance.js";
 import { benchCommand } from "./commands/bench.js";
 import { buildCommand } from "./commands/build.js";
 import { drainCommand } from "./commands/drain.js";
@@ -40,6 +41,7 @@ export function program(): Command {
     attachCommand,
     migrateCommand,
     drainCommand,
+    balanceCommand,
     killCommand,
     sendCommand,
     benchCommand,

@@ -14,11 +14,11 @@
 import { MigrantError, RequestError } from "../errors.js";
 import type { NodeInfo, ProcInfo } from "../cluster/views.js";
 import type { MigrationOptions, MigrationStats, Progress } from "../migration/options.js";
-import { Connection, type Delivered, type Exit, type ModuleFile, type OnGap, type WatchEnd } from "./connection.js";
+import { Connection, type BalancePlan, type Delivered, type Exit, type ModuleFile, type OnGap, type WatchEnd } from "./connection.js";
 import { leastLoaded } from "./placement.js";
 import type { TrustedCa } from "../net/tls.js";
 
-export type { Delivered, Exit, ModuleFile } from "./connection.js";
+export type { BalancePlan, Delivered, Exit, ModuleFile } from "./connection.js";
 
 export interface ClusterAddress {
   /** any node of the cluster, ws://HOST:PORT (wss:// for nodes with TLS) */
@@ -76,6 +76,11 @@ export class Cluster {
     return this.using((c) => c.nodes());
   }
 
+  /** The moves the entry node's balancer would make now, from its view (its heartbeats; nothing is probed or moved). */
+  balancePlan(): Promise<BalancePlan> {
+    return this.using((c) => c.balancePlan());
+  }
+
   /** The up node of this name. */
   async node(name: string): Promise<NodeInfo> {
     const nodes = await this.nodes();
@@ -85,7 +90,7 @@ export class Cluster {
     return n;
   }
 
-  /** Where a new process goes: the node named, the least-loaded one ("auto"), or (undefined) the entry node (null). */
+  /** Where a new process goes: the node named, the one where it runs soonest ("auto": placement.ts), or (undefined) the entry node (null). */
   async place(on: string | undefined): Promise<NodeInfo | null> {
     if (on === "auto") return leastLoaded(await this.nodes(), new Set());
     return on ? this.node(on) : null;
@@ -159,8 +164,9 @@ export class Cluster {
   }
 
   /**
-   * Moves every process off node `name`, each to the least-loaded other node
-   * (counting the ones moved there already), one after the other. A process
+   * Moves every process off node `name`, each to the other node where it runs
+   * soonest (placement.ts, counting the ones moved there already), one after
+   * the other. A process
    * that ends before its turn has left the node by itself: it is reported in
    * `ended`, not as a failed move.
    */
@@ -183,7 +189,11 @@ export class Cluster {
         ended.push(p.pid);
         continue;
       }
-      if (stats.result === "completed") to.load++;
+      if (stats.result === "completed") {
+        // counted as a fresh process there (demand 1) until that node's next heartbeat would say better
+        to.load++;
+        to.demand++;
+      }
       moves.push(stats);
       onEach(stats);
     }

@@ -11,6 +11,7 @@ import type { TrustedCa } from "../net/tls.js";
 import { MigrantError, RequestError } from "../errors.js";
 import type { NodeInfo, ProcInfo } from "../cluster/views.js";
 import type { MigrationOptions, MigrationStats, Progress } from "../migration/options.js";
+import type { PlannedMove } from "../policy/plan.js";
 
 export interface Exit {
   code: number;
@@ -25,6 +26,13 @@ export interface Delivered {
   pid: string;
   hops: number;
   ms: number;
+}
+
+/** What a node's balancer would do now: its mode, the moves, and why none when there are none. */
+export interface BalancePlan {
+  mode: string;
+  moves: PlannedMove[];
+  why: string;
 }
 
 /** A module as a client sends it: its bytes and the name it runs under. */
@@ -205,6 +213,12 @@ export class Connection {
   async send(to: string, data: Uint8Array): Promise<Delivered> {
     const r = await this.ask(["sendResult"], (req) => ({ t: "sendRequest", req, to, data }));
     return { pid: r.pid, hops: r.hops, ms: r.ms };
+  }
+
+  /** The moves this node's balancer would make now, from its view of the cluster (nothing moves). */
+  async balancePlan(): Promise<BalancePlan> {
+    const r = await this.ask(["balancePlan"], (req) => ({ t: "balanceRequest", req }));
+    return { mode: r.mode, moves: r.list, why: r.why };
   }
 
   async cancelMigration(pid: string): Promise<void> {

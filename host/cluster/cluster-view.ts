@@ -17,7 +17,7 @@ import type { Peers } from "./peers.js";
 import type { ProcessTable } from "./processes.js";
 import type { Router } from "./router.js";
 import { Queries } from "./queries.js";
-import type { MailCounters, NodeInfo, ProcInfo } from "./views.js";
+import type { BalanceCounters, MailCounters, NodeInfo, ProcInfo } from "./views.js";
 
 /** How long `ps` waits for a member's own answer before it uses the member's last heartbeat. */
 export const QUERY_MS = 1000;
@@ -35,6 +35,8 @@ export interface ViewOptions {
   /** its CPU capacity (--cpus), and the sum of its processes' demands now */
   cpus: number;
   demand: () => number;
+  /** its balancer's mode and counters (absent: a test's view without one) */
+  balance?: () => BalanceCounters;
 }
 
 export class ClusterView {
@@ -100,6 +102,7 @@ export class ClusterView {
       loopMs: this.o.loopMs(),
       reason: null,
       mail: this.o.mail(),
+      ...(this.o.balance ? { balance: this.o.balance() } : {}),
     };
   }
 }

@@ -5,11 +5,14 @@
 // process out of the table once the destination runs it. A migration whose
 // destination goes away fails (and is rolled back, unless the handover had
 // left: then the process is in doubt and is not resumed here). A destination's
-// message counts only from that migration's destination.
+// message counts only from that migration's destination. The balancer
+// (policy/) starts its moves through move(), as a client's request does,
+// without a client link: it learns the outcome from the statistics returned.
 
 import { RequestError } from "../errors.js";
 import type { MessageLink } from "../net/link.js";
 import type { MessageOf } from "../net/protocol.js";
+import type { MigrationOptions, Progress } from "../migration/options.js";
 import { Mailbox } from "../migration/mailbox.js";
 import { emigrate, MigrationFailed, type EmigrationContext } from "../migration/source/emigrate.js";
 import { withDefaults, type MigrationStats } from "../migration/options.js";
@@ -31,15 +34,22 @@ const RECENT_ENDED = 64;
 /** The destination's messages to the source of a migration. */
 const FROM_DESTINATION = ["migAccept", "migRefuse", "needModule", "migResumed", "migFault", "migDone", "migSynced"] as const;
 
-/** A migration leaving: the process, its id and mailbox, the destination, the client's request. */
+/** What a move is asked: the process, the destination node, the options, and who hears its progress. */
+interface MoveRequest {
+  pid: string;
+  to: string;
+  options: Partial<MigrationOptions>;
+  progress: (p: Progress) => void;
+}
+
+/** A migration leaving: the process, its id and mailbox, the destination, the request. */
 interface Leaving {
   proc: Proc;
   mid: number;
   mailbox: Mailbox;
   /** the destination: its address (for the watchers) and the link to it */
   to: { url: string; link: MessageLink };
-  request: MessageOf<"migrate">;
-  client: MessageLink;
+  request: MoveRequest;
 }
 
 export class Emigrations {
@@ -91,7 +101,7 @@ export class Emigrations {
   }
 
   /** The process, once it may move: here, running, not moving already, not still receiving its own pages. */
-  private async movable(m: MessageOf<"migrate">): Promise<Proc> {
+  private async movable(m: Pick<MoveRequest, "pid" | "to">): Promise<Proc> {
     const proc = this.table.get(m.pid);
     if (!proc) throw new RequestError("no-such-process", `no process ${m.pid} on node ${this.node}`);
     if (proc.settling) {
@@ -113,16 +123,27 @@ export class Emigrations {
   }
 
   private async migrate(client: MessageLink, m: MessageOf<"migrate">): Promise<void> {
-    const proc = await this.movable(m);
-    const member = this.peers.membership.up(m.to);
-    if (!member?.link) throw new RequestError("no-such-node", `node ${m.to} is not an up member of the cluster (see \`migrant nodes\`)`);
+    const progress = (p: Progress) => client.send({ t: "migProgress", req: m.req, progress: p });
+    const stats = await this.move({ pid: m.pid, to: m.to, options: m.options, progress });
+    client.send({ t: "migResult", req: m.req, stats });
+  }
+
+  /**
+   * Moves a process of this node to node `to`; resolves with the statistics
+   * once the move completed, failed (rolled back: the process runs on here) or
+   * was cancelled. Rejects with a RequestError if it may not move now.
+   */
+  async move(r: MoveRequest): Promise<MigrationStats> {
+    const proc = await this.movable(r);
+    const member = this.peers.membership.up(r.to);
+    if (!member?.link) throw new RequestError("no-such-node", `node ${r.to} is not an up member of the cluster (see \`migrant nodes\`)`);
     const mid = ++this.mid;
     const mailbox = new Mailbox();
-    this.outgoing.set(mid, { mailbox, peer: m.to });
+    this.outgoing.set(mid, { mailbox, peer: r.to });
     proc.migrating = { mid, cancel: false };
     let stats: MigrationStats;
     try {
-      stats = await emigrate(this.context({ proc, mid, mailbox, to: { url: member.url, link: member.link }, request: m, client }));
+      stats = await emigrate(this.context({ proc, mid, mailbox, to: { url: member.url, link: member.link }, request: r }));
     } finally {
       this.outgoing.delete(mid);
       this.ended.push(mid);
@@ -133,16 +154,16 @@ export class Emigrations {
     const { pid } = proc.info;
     if (stats.result === "completed") {
       this.event(
-        `process ${pid} left for ${m.to} (${stats.strategy}, downtime ${stats.downtimeMs.toFixed(2)} ms, ${formatSize(stats.bytesSent)} sent)`,
+        `process ${pid} left for ${r.to} (${stats.strategy}, downtime ${stats.downtimeMs.toFixed(2)} ms, ${formatSize(stats.bytesSent)} sent)`,
       );
     } else {
-      this.event(`migration of ${pid} to ${m.to} ${stats.result}: ${stats.error}`);
+      this.event(`migration of ${pid} to ${r.to} ${stats.result}: ${stats.error}`);
     }
-    client.send({ t: "migResult", req: m.req, stats });
+    return stats;
   }
 
   /** What the migration of a process of this node is given (migration/source/emigration.ts). */
-  private context({ proc, mid, mailbox, to, request: m, client }: Leaving): EmigrationContext {
+  private context({ proc, mid, mailbox, to, request: m }: Leaving): EmigrationContext {
     const pid = proc.info.pid;
     let lastProgress = 0;
     return {
@@ -176,7 +197,7 @@ export class Emigrations {
       progress: (p) => {
         if (performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
         lastProgress = performance.now();
-        client.send({ t: "migProgress", req: m.req, progress: p });
+        m.progress(p);
       },
       cancelled: () => proc.migrating?.cancel === true,
       corruptBatch: Number(process.env.MIGRANT_TEST_CORRUPT_BATCH) || undefined,

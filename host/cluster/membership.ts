@@ -17,7 +17,9 @@
 // member a fresh window (refresh) instead of sweeping.
 
 import type { MessageLink } from "../net/link.js";
-import type { HeartbeatState, NodeInfo, NodeState, ProcInfo } from "./views.js";
+import type { BalanceCounters, HeartbeatState, NodeInfo, NodeState, ProcInfo } from "./views.js";
+
+const countersOf = (b: BalanceCounters): BalanceCounters => ({ mode: b.mode, moved: b.moved, received: b.received, failed: b.failed });
 
 export interface Member {
   name: string;
@@ -135,6 +137,7 @@ export class Membership {
         loopMs: m.last?.loopMs ?? 0,
         reason: m.reason,
         mail: m.last?.mail ?? null,
+        ...(m.last?.balance ? { balance: countersOf(m.last.balance) } : {}),
       }));
   }
 }

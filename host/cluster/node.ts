@@ -15,9 +15,10 @@
 //   immigrations.ts  migrations arriving at this node
 //   messaging/       messages between processes (post-office.ts), with the
 //                    cluster's forwarding mechanism (forwarding/)
+//   ../policy/       the balancer (balancer.ts): moves processes when load is uneven
 //
-// A new mechanism (a balancer) is a part beside these: it registers its
-// messages with the router and uses the others' interfaces.
+// A new mechanism is a part beside these: it registers its messages with the
+// router and uses the others' interfaces (as the balancer does).
 
 import { Link, CLOSE_LEAVING } from "../net/link.js";
 import type { Message } from "../net/protocol.js";
@@ -39,6 +40,8 @@ import type { TlsIdentity, TrustedCa } from "../net/tls.js";
 import { PostOffice } from "./messaging/post-office.js";
 import type { ForwardingMode } from "./forwarding/forwarding.js";
 import { counterOf, originOf } from "../messaging/addresses.js";
+import { Balancer } from "../policy/balancer.js";
+import type { BalanceMode } from "../policy/transfer.js";
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -69,6 +72,11 @@ export interface NodeOptions {
   heartbeatMs: number;
   /** how messages reach a process that moved (the same on every node of a cluster) */
   forwarding: ForwardingMode;
+  /** how the balancer moves processes, and when a node is overloaded (both the same on every node of a cluster) */
+  balance: BalanceMode;
+  balanceThreshold: number;
+  /** the balancer does not move a process again until it has run this long here */
+  residenceMs: number;
   /** messages a process's mailbox holds */
   mailbox: number;
   /** how long a message may make no progress before its send returns false */
@@ -90,6 +98,7 @@ export class ClusterNode {
   readonly view: ClusterView;
   readonly post: PostOffice;
   readonly cpu: CpuShare;
+  readonly balancer: Balancer;
   private readonly server: NodeServer;
   private readonly requests: Requests;
   private readonly clients = new Set<Link>();
@@ -119,6 +128,7 @@ export class ClusterNode {
       demand: demand(),
       procs: this.processes.infos(),
       mail: mail(),
+      balance: this.balancer.state(),
     });
     this.peers = new Peers(
       {
@@ -128,6 +138,7 @@ export class ClusterNode {
         event,
         highestPid: (name) => this.highestPid(name),
         pidsUpTo: (k) => this.processes.seenPid(`${o.name}.${k}`),
+        balance: { mode: o.balance, threshold: o.balanceThreshold },
       },
       this.router,
     );
@@ -150,6 +161,7 @@ export class ClusterNode {
         loopMs: () => loop.worst(),
         cpus: o.cpus,
         demand,
+        balance: () => this.balancer.countersNow(),
       },
       this.processes,
       this.peers,
@@ -158,8 +170,12 @@ export class ClusterNode {
     const modules = new ModuleCache(event);
     this.requests = new Requests(o.name, this.processes, modules, this.capacity, this.view, this.router);
     // the migration parts register their messages with the router; nothing else calls them
-    new Emigrations(o.name, this.processes, this.peers, this.view, event, this.router, this.post);
+    const emigrations = new Emigrations(o.name, this.processes, this.peers, this.view, event, this.router, this.post);
     new Immigrations(o.name, this.processes, modules, this.capacity, event, this.router, this.peers, this.post);
+    this.balancer = new Balancer(
+      { name: o.name, mode: o.balance, threshold: o.balanceThreshold, residenceMs: o.residenceMs, event },
+      { table: this.processes, cpu, peers: this.peers, router: this.router, pairs: this.post.pairs, emigrations },
+    );
     this.server = new NodeServer({ ...o, event }, (link) => (link.role === "node" ? void this.peers.welcome(link) : this.client(link)));
   }
 
@@ -200,6 +216,7 @@ export class ClusterNode {
   async stop(reason = "stopped"): Promise<string[]> {
     if (this.capacity.closed) return [];
     this.capacity.close();
+    this.balancer.close();
     const dying = this.processes.running();
     const pids = dying.map((p) => p.info.pid);
     this.o.log(
@@ -224,6 +241,7 @@ export class ClusterNode {
   /** Closes every link, timer and the server. */
   private async shutdown(): Promise<void> {
     this.loop.close();
+    this.balancer.close();
     this.cpu.close();
     this.post.close();
     this.peers.close();

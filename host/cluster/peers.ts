@@ -4,7 +4,8 @@
 // (`members`), and dials each other member with a `join` of its own (the
 // newcomer always dials, so each pair has exactly one link). A member answers a
 // `join` unless a node of that name is up already, or the newcomer forwards
-// messages by another mode than the cluster (`refused`, saying why).
+// messages, or balances load, by another mode (or threshold) than the cluster
+// (`refused`, saying why and which flag to give).
 //
 // Every `heartbeatMs` the node sends each member a heartbeat with its own
 // state (its load and process list); what each member last said goes into the
@@ -41,6 +42,8 @@ export interface PeersOptions {
   state: () => HeartbeatState;
   /** how the cluster forwards messages to processes that moved (every member the same) */
   forwarding: string;
+  /** how the cluster balances load, and its threshold (every member the same; policy/); default off, 0.25 */
+  balance?: { mode: string; threshold: number };
   /** the highest pid counter of node `name` this node knows of (its own processes, the members' heartbeats) */
   highestPid(name: string): number;
   /** a member said our name's pids went up to this counter (we are a node restarted under an old name) */
@@ -156,7 +159,7 @@ export class Peers {
         : msg.forwarding !== this.o.forwarding
           ? `node ${msg.name} forwards messages by ${msg.forwarding.slice(0, 40)}, but this cluster forwards by ${this.o.forwarding}: ` +
             `start it with --forwarding ${this.o.forwarding}`
-          : null;
+          : this.balanceRefusal(msg);
     if (refusal) {
       link.send({ t: "refused", reason: refusal });
       link.close();
@@ -171,6 +174,20 @@ export class Peers {
     link.peer = msg.name;
     this.adopt(link, msg.url);
     this.o.event(`node ${msg.name} joined (${msg.url})`);
+  }
+
+  /** Why a newcomer that balances otherwise than this cluster may not join (null: it balances the same). */
+  private balanceRefusal(msg: MessageOf<"join">): string | null {
+    const { mode, threshold } = this.balance;
+    if (msg.balance !== mode)
+      return `node ${msg.name} balances load by ${msg.balance.slice(0, 40) || "nothing"}, but this cluster balances by ${mode}: start it with --balance ${mode}`;
+    if (msg.threshold !== threshold)
+      return `node ${msg.name} balances with threshold ${msg.threshold}, but this cluster's is ${threshold}: start it with --balance-threshold ${threshold}`;
+    return null;
+  }
+
+  private get balance(): { mode: string; threshold: number } {
+    return this.o.balance ?? { mode: "off", threshold: 0.25 };
   }
 
   /** Sends a message to every up member. */
@@ -213,7 +230,8 @@ export class Peers {
 
   /** Our `join` on a link we dialled; the member list it answers. */
   private async introduce(link: Link, url: string): Promise<MemberAddress[]> {
-    link.send({ t: "join", name: this.o.name, url: this.o.url(), forwarding: this.o.forwarding });
+    const { mode, threshold } = this.balance;
+    link.send({ t: "join", name: this.o.name, url: this.o.url(), forwarding: this.o.forwarding, balance: mode, threshold });
     const reply = await link.next(["members", "refused"]);
     if (reply.t === "refused") throw new MigrantError(`cannot join the cluster through ${url}: ${reply.reason}`);
     this.o.pidsUpTo(reply.counter);

@@ -2,7 +2,8 @@
 // types, and the shapes (net/shape.ts) a received copy is checked against.
 // Each shape is typed by its interface, so the two cannot drift apart.
 
-import { amount, array, count, cpus, nullable, number, object, oneOf, share, string, type Shape } from "../net/shape.js";
+import { amount, array, boolean, count, cpus, nullable, number, object, oneOf, optional, share, string, type Shape } from "../net/shape.js";
+import { BALANCE_MODES, type BalanceMode } from "../policy/transfer.js";
 
 export const PROC_STATES = ["running", "exited", "trapped", "killed", "lost"] as const;
 export type ProcState = (typeof PROC_STATES)[number];
@@ -84,6 +85,29 @@ export interface NodeInfo {
   reason: string | null;
   /** its message counters, as last heard (null: not heard yet) */
   mail: MailCounters | null;
+  /** its balancer: the mode and its counters (policy/balancer.ts); absent: not heard yet */
+  balance?: BalanceCounters;
+}
+
+/** What a node's balancer has done since the node started. */
+export interface BalanceCounters {
+  mode: BalanceMode;
+  /** moves it started as the source */
+  moved: number;
+  /** processes the balancer brought here */
+  received: number;
+  /** moves (as the source) that failed: the process stayed */
+  failed: number;
+}
+
+/** What a node's heartbeat says of its balancer: its counters, and what another node's dry-run needs. */
+export interface BalanceState extends BalanceCounters {
+  /** a balancer move is in flight here (as source or destination) */
+  busy: boolean;
+  /** the running processes here that the balancer may move now (past their residence, not migrating) */
+  movable: string[];
+  /** the busiest pairs of processes exchanging messages, as this node counts them (messages/s) */
+  pairs: Array<{ a: string; b: string; rate: number }>;
 }
 
 /** A node's heartbeat: its own view of itself. */
@@ -97,6 +121,8 @@ export interface HeartbeatState {
   demand: number;
   procs: ProcInfo[];
   mail: MailCounters;
+  /** absent from a node that does not say (a test's fake) */
+  balance?: BalanceState;
 }
 
 /** A member as the join answer lists it. */
@@ -149,6 +175,23 @@ export const NO_MAIL_COUNTERS: MailCounters = {
   undeliverable: 0,
 };
 
+export const BALANCE_COUNTERS: Shape<BalanceCounters> = object({
+  mode: oneOf(BALANCE_MODES),
+  moved: count,
+  received: count,
+  failed: count,
+});
+
+export const BALANCE_STATE: Shape<BalanceState> = object({
+  mode: oneOf(BALANCE_MODES),
+  moved: count,
+  received: count,
+  failed: count,
+  busy: boolean,
+  movable: array(string),
+  pairs: array(object({ a: string, b: string, rate: amount })),
+});
+
 export const NODE_INFO: Shape<NodeInfo> = object({
   name: string,
   url: string,
@@ -163,6 +206,7 @@ export const NODE_INFO: Shape<NodeInfo> = object({
   loopMs: amount,
   reason: nullable(string),
   mail: nullable(MAIL_COUNTERS),
+  balance: optional(BALANCE_COUNTERS),
 });
 
 export const HEARTBEAT_STATE: Shape<HeartbeatState> = object({
@@ -174,6 +218,7 @@ export const HEARTBEAT_STATE: Shape<HeartbeatState> = object({
   demand: amount,
   procs: array(PROC_INFO),
   mail: MAIL_COUNTERS,
+  balance: optional(BALANCE_STATE),
 });
 
 export const MEMBER_ADDRESS: Shape<MemberAddress> = object({ name: string, url: string });

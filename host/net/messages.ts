@@ -10,6 +10,7 @@ import { bytes, f64, i32, json, str, u32, type FieldType } from "./fields.js";
 import { array, oneOf, string } from "./shape.js";
 import { ERROR_CODES } from "../errors.js";
 import { HEARTBEAT_STATE, MEMBER_ADDRESS, NODE_INFO, PROC_INFO } from "../cluster/views.js";
+import { PLANNED_MOVE } from "../policy/plan.js";
 import { MIGRATION_REQUEST, MIGRATION_STATS, PROGRESS } from "../migration/options.js";
 import { FAULT_REPORT, HANDOVER_STATE, PROCESS_DESCRIPTION } from "../migration/payloads.js";
 import { CLAIM_ANSWERS, LOCATIONS, MAIL_OUTCOMES } from "../cluster/messaging/outcomes.js";
@@ -26,8 +27,11 @@ export const MESSAGES = {
   refused: { reason: str },
 
   // ---- membership, node <-> node (cluster/peers.ts) ----
-  /** newcomer -> a member: let me in, I listen at url, and I forward messages by this mode (it must be the cluster's) */
-  join: { name: str, url: str, forwarding: str },
+  /**
+   * newcomer -> a member: let me in, I listen at url, I forward messages by this mode, and I balance by this
+   * mode and threshold (all three must be the cluster's)
+   */
+  join: { name: str, url: str, forwarding: str, balance: str, threshold: f64 },
   /**
    * member -> newcomer: every up member (the newcomer dials each), and the highest pid counter of the
    * newcomer's name the member knows of (a restarted node never hands out a pid again)
@@ -146,6 +150,27 @@ export const MESSAGES = {
   sendRequest: { req: u32, to: str, data: bytes },
   /** node -> client: delivered to pid after hops extra node hops in ms */
   sendResult: { req: u32, pid: str, hops: u32, ms: f64 },
+
+  // ---- the balancer, node <-> node (policy/); every one checked in policy/checks.ts ----
+  /** an overloaded node -> a few members: how loaded are you? */
+  balanceProbe: { qid: u32 },
+  /** the answer: capacity, demand (with what it has reserved), busy 1 = a balancer move is in flight there */
+  balanceLoad: { qid: u32, cpus: f64, demand: f64, busy: u32 },
+  /** a node with room (its slot reserved) -> a few members: have you work for me? */
+  balanceAsk: { qid: u32, cpus: f64, demand: f64 },
+  /** the answer: pid "" = no; else that process is on its way to the asker, for this reason */
+  balanceAnswer: { qid: u32, pid: str, reason: str },
+  /** source -> destination, before a sender's or a pair's move: may pid (of this share) come, for this reason? */
+  balanceOffer: { qid: u32, pid: str, share: f64, reason: str },
+  /** the answer: ok 1 = come (the destination has reserved the room), else why not */
+  balanceAccept: { qid: u32, ok: u32, why: str },
+  /** source -> destination: the move of pid is over (result: completed, failed, cancelled); the reservation goes */
+  balanceEnd: { pid: str, result: str },
+
+  // ---- the balancer's dry-run (migrant balance --dry-run), client -> any node ----
+  balanceRequest: { req: u32 },
+  /** the moves a balancer would make now, from this node's view; why: when none, why not */
+  balancePlan: { req: u32, mode: str, list: json(array(PLANNED_MOVE)), why: str },
 };
 
 type Table = typeof MESSAGES;

@@ -27,7 +27,9 @@ export { MESSAGES, MESSAGE_TYPES, type Message, type MessageOf, type MessageType
  * 2: error frames carry a code; procsQuery/procsReply; JSON fields have shapes.
  * 3: messages between processes (mail ... sendResult); join says its forwarding mode, members the pid counter.
  * 4: heartbeats and nodes carry the event-loop delay (loopMs).
- * 5: heartbeats, nodes and ps carry CPU capacity, demand and use (cpus, demand, cpu).
+ * 5: heartbeats, nodes and ps carry CPU capacity, demand and use (cpus, demand, cpu); join carries the balance
+ *    mode and threshold, heartbeats and nodes the balancer's state and counters (balance); the balancer's
+ *    messages (balanceProbe ... balanceEnd) and its dry-run (balanceRequest, balancePlan).
  */
 export const PROTOCOL_VERSION = 5;
 const HEADER = 6;

@@ -6,13 +6,14 @@ import type { Command } from "commander";
 import { STRATEGIES } from "../../migration/options.js";
 import { FORWARDING_MODES } from "../../cluster/forwarding/forwarding.js";
 import { count, millis } from "../flags.js";
-import { DEFAULT_RESULTS, WORKLOAD_NAMES } from "../../../bench/workloads.js";
+import { BALANCE_MODES, DEFAULT_RESULTS, WORKLOAD_NAMES } from "../../../bench/workloads.js";
 
 export function benchCommand(p: Command): void {
   p.command("bench")
     .description(
       "the benchmark: downtime on two real nodes (each workload x strategy x memory size), overhead, " +
-        "and the four message forwarding mechanisms side by side on three; with a report. --soak N: N migrations in a row instead",
+        "and the four message forwarding mechanisms side by side on three; with a report. --soak N: N migrations in a row instead; " +
+        "--balance: the load balancer's modes compared instead",
     )
     .option("--quick", "a few minutes: 64 MiB only, one run each, overhead measured once")
     .option("--workloads <list>", `comma-separated, of ${WORKLOAD_NAMES.join(",")} (default: all)`)
@@ -31,6 +32,13 @@ export function benchCommand(p: Command): void {
         "reports failures, lines lost or repeated, each node's RSS before and after, and downtime (the target: 1000, none lost, RSS +<50 MB); " +
         "--sizes: the guest's MiB (default 16)",
       count("--soak", 1),
+    )
+    .option(
+      "--balance [modes]",
+      "only the balance benchmark: 8 CPU-bound jobs of different lengths started on node A of three real nodes (each --cpus 1), " +
+        `once per balancer mode (comma-separated, of ${BALANCE_MODES.join(",")}; default: all), a fresh cluster each; ` +
+        "reports makespan, mean completion time, migrations and whether every output equals an unmoved run's, " +
+        "with a timeline of jobs per node (about 2 minutes; --quick: 4 short jobs)",
     )
     .option("--out <dir>", "where to write the results", DEFAULT_RESULTS)
     .action(async (flags) => {

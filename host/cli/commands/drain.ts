@@ -1,5 +1,5 @@
 // `migrant drain NAME`: move every process off a node, each to the
-// least-loaded other node, so that it can be stopped without losing anything.
+// other node with the most CPU to spare, so that it can be stopped without losing anything.
 
 import type { Command } from "commander";
 import { Cluster } from "../../client/cluster.js";
@@ -11,7 +11,7 @@ export function drainCommand(p: Command): void {
   remoteFlags(
     p
       .command("drain")
-      .description("move every process off a node (each to the least-loaded other node)")
+      .description("move every process off a node (each to the other node with the most CPU to spare)")
       .argument("<name>", "the node to empty")
       .option("--strategy <s>", `${STRATEGIES.join(" | ")}`, "precopy")
       .option("--json", "print the statistics of every migration as one JSON array"),

@@ -17,9 +17,10 @@ import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING } from "../../net/admissio
 import { readCa, readTlsIdentity } from "../../net/tls.js";
 import { FORWARDING_MODES, type ForwardingMode } from "../../cluster/forwarding/forwarding.js";
 import { DEFAULT_CAPACITY } from "../../messaging/process-mail.js";
-import { Option } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { keepServing } from "../../bug.js";
 import { DEFAULT_READER_TIMEOUT_MS } from "../../cluster/processes.js";
+import { BALANCE_MODES, DEFAULT_RESIDENCE_MS, DEFAULT_THRESHOLD, type BalanceMode } from "../../policy/transfer.js";
 
 export interface NodeFlags {
   name: string;
@@ -38,11 +39,21 @@ export interface NodeFlags {
   cpus: number;
   heartbeat: number;
   forwarding: ForwardingMode;
+  balance: BalanceMode;
+  balanceThreshold: number;
+  residence: number;
   mailbox: number;
   deliverTimeout: number;
   updateWait: number;
   readerTimeout: number;
 }
+
+/** A number from 0 to 100 (the balance threshold). */
+const nonNegative = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError(`${what}: "${v}" is not a number from 0 to 100`);
+  return n;
+};
 
 /** How long a stopped node may take to let go of its last handles before it exits anyway. */
 const EXIT_GRACE_MS = 1000;
@@ -84,6 +95,23 @@ export function nodeCommand(p: Command): void {
       new Option("--forwarding <mode>", "how messages reach a process that moved; the same on every node of a cluster")
         .choices(FORWARDING_MODES)
         .default("traversal"),
+    )
+    .addOption(
+      new Option("--balance <mode>", "move processes when load is uneven: who starts a move; the same on every node of a cluster")
+        .choices(BALANCE_MODES)
+        .default("off"),
+    )
+    .option(
+      "--balance-threshold <x>",
+      "a node is overloaded when its demand is above cpus x (1 + x); the same on every node of a cluster",
+      nonNegative("--balance-threshold"),
+      DEFAULT_THRESHOLD,
+    )
+    .option(
+      "--residence <ms>",
+      "the balancer does not move a process again until it has run this long on its node",
+      count("--residence"),
+      DEFAULT_RESIDENCE_MS,
     )
     .option("--mailbox <n>", "messages a process's mailbox holds; a sender to a full one waits", count("--mailbox", 1), DEFAULT_CAPACITY)
     .option(
@@ -129,6 +157,8 @@ async function runNode(f: NodeFlags): Promise<number> {
     deliverTimeoutMs: f.deliverTimeout,
     updateWaitMs: f.updateWait,
     readerTimeoutMs: f.readerTimeout,
+    balanceThreshold: f.balanceThreshold,
+    residenceMs: f.residence,
     log,
   });
   await node.start();
@@ -138,7 +168,8 @@ async function runNode(f: NodeFlags): Promise<number> {
       (tls ? `; TLS with ${tls.certFile}` : "") +
       `; limits: ${f.maxProcs} processes, ${formatSize(f.maxMemory)} of guest memory, frames up to ${formatSize(f.maxFrame)}` +
       `; ${f.cpus} cpus` +
-      `; messages forwarded by ${f.forwarding}, mailboxes of ${f.mailbox}`,
+      `; messages forwarded by ${f.forwarding}, mailboxes of ${f.mailbox}` +
+      (f.balance === "off" ? "; no balancing" : `; balancing: ${f.balance}, threshold ${f.balanceThreshold}, residence ${f.residence} ms`),
   );
   return new Promise((resolve) => {
     let stopping = false;

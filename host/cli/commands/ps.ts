@@ -1,4 +1,7 @@
-// `migrant ps`: every process of the cluster, as a table or JSON.
+// `migrant ps`: every process of the cluster, as a table or JSON. CPU is the
+// share of a core a running process got, DEMAND the share it wants (the part
+// of its time it does not wait; 1.00 until its node has measured it): a
+// process that gets less than it wants waits for its node's CPU.
 
 import type { Command } from "commander";
 import { Cluster } from "../../client/cluster.js";
@@ -15,14 +18,17 @@ export function psCommand(p: Command): void {
       const list = (await new Cluster(toAddress(f)).ps()).sort((a, b) => a.pid.localeCompare(b.pid, undefined, { numeric: true }));
       if (f.json) return stdio.out(JSON.stringify(list));
       const state = (x: ProcInfo) => (x.state === "exited" || x.state === "trapped" ? `${x.state} (${x.code})` : x.state);
+      const running = (x: ProcInfo, v: number) => (x.state === "running" ? v.toFixed(2) : "-");
       stdio.out(
         table(
-          ["PID", "NAME", "NODE", "STATE", "MEMORY", "UPTIME", "MIGRATIONS", "MAILBOX", "COMMAND"],
+          ["PID", "NAME", "NODE", "STATE", "CPU", "DEMAND", "MEMORY", "UPTIME", "MIGRATIONS", "MAILBOX", "COMMAND"],
           list.map((x) => [
             x.pid,
             x.name ?? "-",
             x.node,
             state(x),
+            running(x, x.cpu),
+            running(x, x.demand),
             formatSize(x.memory),
             ago(x.uptimeMs),
             x.migrations,

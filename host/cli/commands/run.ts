@@ -24,7 +24,7 @@ export function runCommand(p: Command): void {
       .option("--to <file>", "(here) ... and write its snapshot here (continue it with `migrant resume`)")
       .option("--node-name <name>", "(here) the node name the guest sees", "local")
       .option("--node <url>", "run on this node of a cluster (default: $MIGRANT_NODE; without either, run here)")
-      .option("--on <name>", "run on the node of this name (through --node); auto: the least-loaded node")
+      .option("--on <name>", "run on the node of this name (through --node); auto: where it runs soonest (most CPU to spare)")
       .option("-d, --detach", "print the pid and return at once")
       .option("--secret-file <file>", "the cluster secret (default: $MIGRANT_SECRET_FILE)")
       .option(...CA_FLAG)
@@ -58,7 +58,10 @@ async function runRemote(program: string, args: string[], o: RemoteRun, io: Cons
   const module = { bytes: image.bytes, name: basename(program).replace(/\.ts$/, ".wasm") };
   const cluster = new Cluster(o.address, gapNote(io.note));
   const at = await cluster.place(o.on);
-  if (o.on === "auto" && at) io.note(`placing it on node ${at.name} (least loaded: ${at.load} running)`);
+  if (o.on === "auto" && at)
+    io.note(
+      `placing it on node ${at.name} (CPU demand ${at.demand.toFixed(1)} of its ${Number(at.cpus.toFixed(2))} cpus, ${at.load} running)`,
+    );
   if (o.detach) {
     io.out((await cluster.run(module, args, { at })).pid);
     return 0;

@@ -41,6 +41,7 @@ import { Deliveries, type Sent } from "./deliveries.js";
 import { Locator } from "./locator.js";
 import { Names } from "./names.js";
 import type { Location, MailOutcome } from "./outcomes.js";
+import { PairRates } from "./pair-rates.js";
 
 /** Hops a message may make before a node refuses to pass it on (a loop, or a chain gone wrong). */
 export const MAX_HOPS = 16;
@@ -77,6 +78,8 @@ export class PostOffice {
   readonly counters: MailCounters = { ...NO_MAIL_COUNTERS };
   readonly forwarding: Forwarding;
   readonly names: Names;
+  /** messages per pair of processes, for the balancer's chatty-pair rule (pair-rates.ts) */
+  readonly pairs = new PairRates();
   private readonly deliveries: Deliveries;
   /** processes in a handover, by pid */
   private readonly gates = new Map<string, Gate>();
@@ -178,7 +181,11 @@ export class PostOffice {
   private drive(proc: Proc, out: Outgoing): void {
     const pid = proc.info.pid;
     this.deliveries.post(pid, pid, proc.mail.sid, out.n, out.to, out.data).then(
-      (s) => proc.mail.complete(out, s.ok),
+      (s) => {
+        // a receiver here counted the message as it took it
+        if (s.ok && s.pid && this.table.get(s.pid)?.info.state !== "running") this.pairs.count(pid, s.pid);
+        proc.mail.complete(out, s.ok);
+      },
       (e: Error) => {
         this.o.event(`send ${out.n} of ${pid} failed: ${e.message}; it returns false`);
         proc.mail.complete(out, false);
@@ -239,6 +246,7 @@ export class PostOffice {
       }
       if (r === "delivered") {
         this.counters.delivered++;
+        this.pairs.count(f.from, pid);
         this.counters.hops += f.hops;
         this.counters.maxHops = Math.max(this.counters.maxHops, f.hops);
         this.forwarding.reached(pid, f.path, proc.info.migrations);
