@@ -100,27 +100,12 @@ export function lineChart(o: {
   height?: number;
   marks?: Array<{ x: number; label: string }>;
 }): string {
-  const W = o.width ?? 760,
-    H = o.height ?? 300,
-    L = 60,
-    R = 130,
-    T = 30,
-    B = 45;
   const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = o.series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-  const x0 = Math.min(...xs, 0),
-    x1 = Math.max(...xs, 1);
-  const y0 = Math.min(0, ...ys),
-    y1 = Math.max(...ys, 1) * 1.05;
-  const x = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
-  const y = (v: number) => T + (H - T - B) * (1 - (v - y0) / (y1 - y0 || 1));
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
-  svg += `<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`;
-  for (const t of niceTicks(y0, y1))
-    svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
-  for (const t of niceTicks(x0, x1, 8)) svg += `<text x="${x(t)}" y="${H - B + 14}" text-anchor="middle">${fmt(t)}</text>`;
-  svg += `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`;
-  svg += `<text transform="translate(14 ${(H - B + T) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
+  const [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
+  const f = frame(o, [x0, x1], [Math.min(0, ...ys), Math.max(...ys, 1) * 1.05], niceTicks);
+  const { x, y, T, H, B } = f;
+  let svg = f.svg;
   for (const m of o.marks ?? []) {
     if (m.x < x0 || m.x > x1) continue;
     svg += `<line x1="${x(m.x)}" x2="${x(m.x)}" y1="${T}" y2="${H - B}" stroke="#999" stroke-dasharray="3 3"/><text x="${x(m.x) + 2}" y="${T + 10}" fill="#666">${esc(m.label)}</text>`;
@@ -130,13 +115,7 @@ export function lineChart(o: {
     if (!pts.length) return;
     svg += `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${pts.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" ")}"><title>${esc(s.name)}</title></polyline>`;
   });
-  svg += `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`;
-  svg += legend(
-    o.series.map((s) => s.name),
-    W - R + 10,
-    T,
-  );
-  return svg + "</svg>";
+  return svg + f.close(o.series.map((s) => s.name));
 }
 
 /**
@@ -156,25 +135,12 @@ export function stackedChart(o: {
   xMax?: number;
   yMax?: number;
 }): string {
-  const W = o.width ?? 760,
-    H = o.height ?? 300,
-    L = 60,
-    R = 130,
-    T = 30,
-    B = 45;
-  const x0 = Math.min(...o.x, 0),
-    x1 = Math.max(...o.x, o.xMax ?? 1);
   const tops = o.x.map((_, k) => o.series.reduce((a, s) => a + (s.values[k] ?? 0), 0));
-  const y1 = Math.max(...tops, o.yMax ?? 1);
-  const x = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
-  const y = (v: number) => T + (H - T - B) * (1 - v / y1);
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
-  svg += `<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`;
-  for (const t of niceTicks(0, y1).filter((v) => Number.isInteger(v)))
-    svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
-  for (const t of niceTicks(x0, x1, 8)) svg += `<text x="${x(t)}" y="${H - B + 14}" text-anchor="middle">${fmt(t)}</text>`;
-  svg += `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`;
-  svg += `<text transform="translate(14 ${(H - B + T) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
+  const f = frame(o, [Math.min(...o.x, 0), Math.max(...o.x, o.xMax ?? 1)], [0, Math.max(...tops, o.yMax ?? 1)], (a, b) =>
+    niceTicks(a, b).filter((v) => Number.isInteger(v)),
+  );
+  const { x, y } = f;
+  let svg = f.svg;
   const below = o.x.map(() => 0);
   o.series.forEach((s, i) => {
     const above = below.map((b, k) => b + (s.values[k] ?? 0));
@@ -188,11 +154,38 @@ export function stackedChart(o: {
     svg += `<polygon fill="${COLORS[i % COLORS.length]}" fill-opacity="0.85" stroke="none" points="${pts.join(" ")}"><title>${esc(s.name)}</title></polygon>`;
     above.forEach((v, k) => (below[k] = v));
   });
-  svg += `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`;
-  svg += legend(
-    o.series.map((s) => s.name),
-    W - R + 10,
-    T,
-  );
-  return svg + "</svg>";
+  return svg + f.close(o.series.map((s) => s.name));
+}
+
+/**
+ * The frame the line and stacked charts draw in: the SVG opening, title, grid
+ * and ticks, the axis labels, and the scales from data to pixels; `close`
+ * adds the axes and the legend and ends the SVG.
+ */
+function frame(
+  o: { title: string; xLabel: string; yLabel: string; width?: number; height?: number },
+  [x0, x1]: [number, number],
+  [y0, y1]: [number, number],
+  yTicks: (a: number, b: number) => number[],
+) {
+  const W = o.width ?? 760,
+    H = o.height ?? 300,
+    L = 60,
+    R = 130,
+    T = 30,
+    B = 45;
+  const x = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
+  const y = (v: number) => T + (H - T - B) * (1 - (v - y0) / (y1 - y0 || 1));
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
+  svg += `<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`;
+  for (const t of yTicks(y0, y1))
+    svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
+  for (const t of niceTicks(x0, x1, 8)) svg += `<text x="${x(t)}" y="${H - B + 14}" text-anchor="middle">${fmt(t)}</text>`;
+  svg += `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`;
+  svg += `<text transform="translate(14 ${(H - B + T) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
+  const close = (names: string[]) =>
+    `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>` +
+    legend(names, W - R + 10, T) +
+    "</svg>";
+  return { svg, x, y, T, H, B, close };
 }
