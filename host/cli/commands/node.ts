@@ -79,11 +79,10 @@ export function nodeCommand(p: Command): void {
     .option("--max-connections <n>", "most connections at once; more are refused", count("--max-connections", 1), DEFAULT_MAX_CONNECTIONS)
     .option("--max-procs <n>", "most processes running at once", count("--max-procs"), 64)
     .option("--max-memory <size>", "most guest memory promised at once (sum of guests' maximum memory)", size("--max-memory"), 16 * GiB)
-    .option(
-      "--cpus <n>",
-      "how many processes it runs at full speed; beyond that they share it, held in turns (default: this machine's cores)",
-      positive("--cpus"),
-      availableParallelism(),
+    .addOption(
+      new Option("--cpus <n>", "how many processes it runs at full speed; beyond that they share it, held in turns")
+        .argParser(positive("--cpus"))
+        .default(availableParallelism(), `this machine's cores, ${availableParallelism()}`),
     )
     .option(
       "--heartbeat <ms>",
