@@ -6,7 +6,7 @@
 import type { BalanceResult, ModeRun } from "./balance.js";
 import { barChart, stackedChart } from "./charts.js";
 import { htmlPage } from "./report.js";
-import { escapeHtml, f2, markdown, table } from "./stats.js";
+import { escapeHtml, f2, htmlTable, markdown, table } from "./stats.js";
 
 export const BALANCE_HEADER = [
   "mode",
@@ -102,10 +102,7 @@ const escape = escapeHtml;
 
 /** The HTML section: what was run and why the capacities, the table, makespans by mode, each mode's timeline, failures and the balancer's log lines. */
 export function balanceSection(r: BalanceResult): string {
-  const head = `<tr>${BALANCE_HEADER.map((h) => `<th>${escape(h)}</th>`).join("")}</tr>`;
-  const body = balanceCells(r)
-    .map((c) => `<tr>${c.map((v) => `<td>${escape(v)}</td>`).join("")}</tr>`)
-    .join("");
+  const table = htmlTable(BALANCE_HEADER, balanceCells(r));
   const times = barChart({
     title: "The batch by balancer mode",
     yLabel: "s",
@@ -122,7 +119,7 @@ export function balanceSection(r: BalanceResult): string {
   return `<h2>Balancing: ${escape(balanceAbout(r))}</h2>
 <p>${escape(WHY_CPUS(r))}</p>
 <p>Makespan: from the first job's start to the last one's end. Mean completion: a job's end less its start, averaged. Migrations: the jobs' moves as ps counts them; moved / taken / failed: the balancers' own counters, summed over the nodes. Outputs intact: jobs whose output equals an unmoved run's of the same arguments.</p>
-<table>${head}${body}</table>
+${table}
 ${failures.length ? `<h3>Failures</h3><ul>${failures.map((f) => `<li>${escape(f)}</li>`).join("")}</ul>` : "<p>Every job ended, with the output of an unmoved run.</p>"}
 ${times}
 <h3>Jobs running on each node over time (sampled through ps every 250 ms)</h3><div class="grid">${r.runs.map((x) => timelineChart(r, x)).join("")}</div>

@@ -5,7 +5,7 @@
 import { barChart } from "./charts.js";
 import type { BenchResult } from "./result.js";
 import type { MessagingRow } from "./messaging.js";
-import { escapeHtml, f0, f2, markdown } from "./stats.js";
+import { f0, f2, htmlTable, markdown } from "./stats.js";
 
 export const MESSAGING_HEADER = [
   "forwarding",
@@ -50,17 +50,12 @@ export function messagingTable(r: BenchResult): string {
   return markdown(MESSAGING_HEADER, messagingCells(r));
 }
 
-const escape = escapeHtml;
-
 /** The HTML section: the table, then latency, hops and control messages, and ring throughput per mechanism. */
 export function messagingSection(r: BenchResult): string {
   const list = rows(r);
   if (!list.length) return "";
   const modes = list.map((x) => x.mode);
-  const head = `<tr>${MESSAGING_HEADER.map((h) => `<th>${escape(h)}</th>`).join("")}</tr>`;
-  const body = messagingCells(r)
-    .map((c) => `<tr>${c.map((v) => `<td>${escape(v)}</td>`).join("")}</tr>`)
-    .join("");
+  const table = htmlTable(MESSAGING_HEADER, messagingCells(r));
   const latency = barChart({
     title: "A message to a process that has just moved: delivery latency (sender's node)",
     yLabel: "ms",
@@ -92,6 +87,6 @@ export function messagingSection(r: BenchResult): string {
   });
   return `<h2>Messages between processes: the four forwarding mechanisms</h2>
 <p>Three nodes per mechanism. "After a move": a consumer moves between A and B (pre-copy) and a client sends to it through C at once, then once more (steady); latency is the sender's node's, from the start of the delivery to the answer of the node that took it into the mailbox; extra hops are the nodes the taken copy passed through. Control messages: locates, location updates and their answers, per migration, during the ring run with migrations. Ring: a token ring of 4 processes, undisturbed and with its members migrated at random moments by every strategy (the number of migrations in the last column).</p>
-<table>${head}${body}</table>
+${table}
 ${latency}${costs}${ring}`;
 }

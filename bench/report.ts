@@ -2,7 +2,7 @@
 // terminal (and pasted in the README as markdown), the downtime chart, and a
 // self-contained HTML report (inline SVG, no script) with every chart.
 
-import { escapeHtml, f0, f2, markdown, table } from "./stats.js";
+import { escapeHtml, f0, f2, htmlTable, markdown, table } from "./stats.js";
 import { barChart, lineChart, type Series } from "./charts.js";
 import { judgeTargets, linkMBps, type BenchResult } from "./result.js";
 import type { SuiteRow } from "./suite.js";
@@ -161,15 +161,10 @@ const escape = escapeHtml;
 function suiteSections(r: BenchResult, sizes: number[], main: number): string[] {
   const sections: string[] = [];
   sections.push(`<h2>Downtime</h2>${sizes.map((s) => downtimeChart(r, s)).join("")}`);
-  const headerRow = `<tr>${HEADER.map((h) => `<th>${escape(h)}</th>`).join("")}</tr>`;
-  sections.push(`<h2>Every figure</h2><table>${headerRow}${r.rows
-    .map(
-      (x) =>
-        `<tr>${rowCells(x, r)
-          .map((c) => `<td>${escape(c)}</td>`)
-          .join("")}</tr>`,
-    )
-    .join("")}</table>
+  sections.push(`<h2>Every figure</h2>${htmlTable(
+    HEADER,
+    r.rows.map((x) => rowCells(x, r)),
+  )}
 <p>downtime: source frozen until the destination runs it. / RTT: downtime over the ws round trip. wire / mem: bytes on the wire over the guest's linear memory. / link: stream rate over the measured ws rate. lost ms: progress the workload lost to the migration, in ms of its rate before (covers the migration and ${r.suite.settleMs} ms after it). kv gap: the longest time between two completed kvstore requests during the migration and ${r.suite.settleMs} ms after.</p>`);
   for (const s of ["precopy", "hybrid"])
     if (r.rows.some((x) => x.strategy === s))

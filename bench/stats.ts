@@ -12,6 +12,12 @@ export const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : "-");
 /** Text for an HTML report. */
 export const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
+/** An HTML table of a header row and rows of cells, every text escaped. */
+export const htmlTable = (header: string[], cells: string[][]): string =>
+  `<table><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>${cells
+    .map((c) => `<tr>${c.map((v) => `<td>${escapeHtml(v)}</td>`).join("")}</tr>`)
+    .join("")}</table>`;
+
 /** A process's resident memory, MiB (from /proc; NaN where there is none). */
 export function rssMiB(pid: number | undefined): number {
   try {
