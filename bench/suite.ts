@@ -211,7 +211,7 @@ async function measureMigration(
   const p = progressAround(w.ticks, start, end, o.settleMs);
   o.log(
     `${w.label} ${strategy} #${rep + 1}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, ` +
-      `downtime ${stats.downtimeMs.toFixed(2)} ms, total ${stats.totalMs.toFixed(0)} ms, ${(stats.bytesSent / 1e6).toFixed(1)} MB, ` +
+      `downtime ${stats.downtimeMs.toFixed(2)} ms (source ${stats.handoverMs.toFixed(2)}), switch ${stats.switchPauseMs.toFixed(2)}/${stats.switchBackPauseMs.toFixed(2)} ms, total ${stats.totalMs.toFixed(0)} ms, ${(stats.bytesSent / 1e6).toFixed(1)} MB, ` +
       `rounds ${stats.rounds}, faults ${stats.faults}, lost ${Number.isFinite(p.lostMs) ? p.lostMs.toFixed(0) : "?"} ms` +
       (w.workload === "kvstore" && p.longestGapMs !== null ? `, longest gap ${p.longestGapMs} ms` : ""),
   );
@@ -274,8 +274,18 @@ export interface SuiteRow {
   strategy: Strategy;
   runs: number;
   failed: number;
+  /** the guest's own pause at the handover (one clock: last instruction there, first here) */
   downtimeP50Ms: number;
   downtimeP99Ms: number;
+  /** the source's view of the handover (its freeze to migResumed heard) */
+  handoverP50Ms: number;
+  /** the guest's pause at the switch to tracking, and at the switch back to plain */
+  switchPauseP50Ms: number;
+  switchBackPauseP50Ms: number;
+  /** the longest of every pause the guest saw in one migration, over the runs */
+  maxPauseMs: number;
+  /** the sum of the guest's pauses in one migration */
+  pausesP50Ms: number;
   totalP50Ms: number;
   /** bytes on the wire / the guest's linear memory */
   wireRatio: number;
@@ -309,6 +319,13 @@ export function summarize(runs: MigrationRun[]): SuiteRow[] {
       failed: all.length - ok.length,
       downtimeP50Ms: p((r) => r.stats.downtimeMs),
       downtimeP99Ms: p((r) => r.stats.downtimeMs, 99),
+      handoverP50Ms: p((r) => r.stats.handoverMs),
+      switchPauseP50Ms: p((r) => r.stats.switchPauseMs),
+      switchBackPauseP50Ms: p((r) => r.stats.switchBackPauseMs),
+      maxPauseMs: ok.length
+        ? Math.max(...ok.map((r) => Math.max(r.stats.downtimeMs, r.stats.switchPauseMs, r.stats.switchBackPauseMs)))
+        : NaN,
+      pausesP50Ms: p((r) => r.stats.pausesMs),
       totalP50Ms: p((r) => r.stats.totalMs),
       wireRatio: p((r) => r.stats.bytesSent / Math.max(1, r.memoryBytes)),
       mbSent: p((r) => r.stats.bytesSent / 1e6),

@@ -72,6 +72,8 @@ export class GuestProcess {
   readonly pid: string;
   /** milliseconds the guest ran in its worker (known once it has exited) */
   runMs = 0;
+  /** when the guest last stopped for a freeze (epoch ms, as the worker saw it: worker/guest-clock.ts), or null */
+  stoppedAt: number | null = null;
   private state: State = "running";
   /** output lines taken whose places in the window are held for a slow reader */
   private owed = 0;
@@ -206,6 +208,16 @@ export class GuestProcess {
     // memory holds the module's initial data segments: nobody may copy it yet.
     await next.resumed;
     return next;
+  }
+
+  /**
+   * The pause the guest saw from its last stop here to its first instruction
+   * in `next` (which resumed it): epoch ms on both sides, so `next` may run on
+   * another node of this machine (`at`: its migResumed time).
+   */
+  pauseUntil(at: number): number {
+    if (this.stoppedAt === null) throw new ProcessStateError(`process ${this.pid} never stopped`);
+    return at - this.stoppedAt;
   }
 
   /**
@@ -378,6 +390,7 @@ export class GuestProcess {
       case "frozen":
         this.state = "frozen";
         this.frozen = m.state;
+        this.stoppedAt = m.at;
         this.waiter?.resolve(m.state);
         this.waiter = null;
         return;

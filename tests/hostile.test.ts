@@ -291,6 +291,23 @@ describe("a peer that stops answering", () => {
     await stillServes();
   });
 
+  it.each([
+    ["far in the future", 1e300],
+    ["before the guest stopped", 0],
+  ])("a migResumed whose time is %s: the downtime is the source's own figure, never a nonsense pause", async (_, at) => {
+    const p = await member();
+    const { moving, handover, result } = await emigrateTo(p);
+    p.send({ t: "migResumed", mid: handover.mid, at });
+    const stats = (await result) as MigrationStats;
+    expect(stats.result).toBe("completed");
+    expect(stats.downtimeMs).toBe(stats.handoverMs);
+    expect(stats.handoverMs).toBeGreaterThan(0);
+    expect(stats.pausesMs).toBeLessThan(60_000);
+    p.close();
+    await checker.kill(moving.pid).catch(() => undefined);
+    await stillServes();
+  });
+
   it("no migResumed after the handover: the source asks (migAbort); told migRefuse, it resumes the process", async () => {
     const p = await member();
     const { moving, handover, at, result } = await emigrateTo(p);

@@ -109,6 +109,21 @@ afterAll(() => {
   for (const n of nodes) n.child.kill("SIGKILL");
 });
 
+/** Every pause the guest saw is measured, on the one clock, and adds up. */
+function expectPauses(stats: MigrationStats): void {
+  const s = stats;
+  expect(s.downtimeMs).toBeGreaterThan(0);
+  expect(s.handoverMs).toBeGreaterThan(0);
+  const tracked = s.strategy === "precopy" || s.strategy === "hybrid";
+  // the switch to tracking: a pause of its own, inside the whole switch (warming the worker while the guest runs)
+  if (tracked) expect(s.switchPauseMs).toBeGreaterThan(0);
+  else expect(s.switchPauseMs).toBe(0);
+  expect(s.switchPauseMs).toBeLessThanOrEqual(s.switchMs + 1);
+  // the switch back to plain (post-copy's destination): measured unless the guest ended first
+  if (s.strategy === "freeze" || s.strategy === "precopy") expect(s.switchBackPauseMs).toBe(0);
+  expect(s.pausesMs).toBeCloseTo(s.downtimeMs + s.switchPauseMs + s.switchBackPauseMs, 6);
+}
+
 describe.each(STRATEGIES)("strategy %s", (strategy) => {
   it("moves every example guest at a random moment; output and exit code equal an unmigrated run's", async () => {
     let moved = 0;
@@ -125,7 +140,9 @@ describe.each(STRATEGIES)("strategy %s", (strategy) => {
       if (stats.result === "completed") {
         moved++;
         expect(stats.strategy).toBe(strategy);
-        expect(stats.downtimeMs).toBeGreaterThan(0);
+        expectPauses(stats);
+        // the counter runs on for seconds after the move: post-copy's destination switches it back to plain
+        if (g.name === "counter" && (strategy === "postcopy" || strategy === "hybrid")) expect(stats.switchBackPauseMs).toBeGreaterThan(0);
         if (g.name === "counter") expect(end.stdout).toMatch(/ on A\n[\s\S]* on B\n$/);
       } else {
         expect(stats.error).toMatch(/ended before it could move|is not running/);

@@ -20,6 +20,7 @@
 // a while, so that a source that did not hear migResumed and asks (migAbort
 // after its handover) is told whether the process runs here.
 
+import { reclaimSoon } from "../memory/reclaim.js";
 import { MigrantError, RequestError } from "../errors.js";
 import type { MessageLink } from "../net/link.js";
 import { ProtocolError, type MessageOf } from "../net/protocol.js";
@@ -188,6 +189,7 @@ export class Immigrations {
     const info = m.info;
     const variant = info.strategy === "postcopy" || info.strategy === "hybrid" ? "postcopy" : "plain";
     this.post.arriving(m.pid, info.name);
+    let arrived: Proc | null = null;
     const immigration = new Immigration({
       mid: m.mid,
       link,
@@ -211,8 +213,13 @@ export class Immigrations {
         this.table.adopt(proc, gp);
         this.post.arrived(proc);
         this.event(`process ${m.pid} arrived from ${link.peer} (${info.strategy})`);
-        if (variant !== "plain") proc.settling = immigration.settled.then(() => this.backToPlain(proc));
+        arrived = proc;
+        if (variant !== "plain")
+          proc.settling = immigration.settled.then(() => {
+            proc.settling = null;
+          });
       },
+      switchBack: async () => (arrived ? this.backToPlain(arrived) : null),
       onDiscarded: (reason) => {
         this.event(`incoming migration of ${m.pid} from ${link.peer} dropped: ${reason}`);
         if (this.incoming.get(k) === entry) this.incoming.delete(k);
@@ -226,6 +233,7 @@ export class Immigrations {
       this.remember(k, immigration.ranAt);
       // however it ended (arrived, discarded, its source gone): nothing more waits for it here
       this.post.notArriving(m.pid);
+      reclaimSoon(); // the batches it came in are garbage now
     });
     await immigration.proc.ready;
     if (this.incoming.get(k) !== entry) throw new MigrantError("the source gave up");
@@ -235,19 +243,20 @@ export class Immigrations {
   /**
    * Once a post-copy arrival has all its pages, the presence barrier has
    * nothing left to do: switch to the plain variant (warm worker, one short
-   * freeze) so that the process stops paying for it.
+   * freeze) so that the process stops paying for it. Resolves with the pause
+   * its guest saw (ms), or null if it did not switch.
    */
-  private async backToPlain(proc: Proc): Promise<void> {
+  private async backToPlain(proc: Proc): Promise<number | null> {
     try {
       const gp = proc.process;
-      if (!gp?.running) return;
+      if (!gp?.running) return null;
       const next = await gp.toVariant("plain");
       if (next && proc.process === gp) this.table.adopt(proc, next);
       else if (next && next !== gp) await next.kill("its process has another worker now");
+      return next && next !== gp ? gp.pauseUntil(await next.resumed) : null;
     } catch (e) {
       this.event(`process ${proc.info.pid} keeps its post-copy variant: ${messageOf(e)}`);
-    } finally {
-      proc.settling = null;
+      return null;
     }
   }
 }

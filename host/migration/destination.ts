@@ -58,6 +58,12 @@ export interface ImmigrationContext {
   onArrived(proc: GuestProcess, seq: number, mail: ProcessMail): void;
   /** the migration failed before the handover; nothing remains here */
   onDiscarded(reason: string): void;
+  /**
+   * Post-copy: every page is here. The node moves the process back to the
+   * plain variant; resolves with the pause its guest saw (ms), or null if it
+   * did not switch. migDone, which reports it, waits for this.
+   */
+  switchBack(): Promise<number | null>;
 }
 
 /** How many fault times a migration's statistics keep (for the benchmark's faults-over-time chart). */
@@ -88,6 +94,8 @@ export class Immigration {
   readonly settled: Promise<void>;
   private settle!: () => void;
   private finished = false;
+  /** every page is here and the switch back to plain is under way */
+  private completing = false;
   private readonly idle: NodeJS.Timeout;
   private faultWatch: NodeJS.Timeout | null = null;
 
@@ -248,19 +256,26 @@ export class Immigration {
     }, period);
   }
 
+  /** Every page is here: the process goes back to plain, then migDone tells the source (and ends its service). */
   private complete(): void {
-    if (this.finished) return;
-    this.end();
-    this.ctx.link.send({
-      t: "migDone",
-      mid: this.ctx.mid,
-      stats: {
-        faults: this.asked.size,
-        faultP50Us: Math.round(percentile(this.latencies, 50) || 0),
-        faultP99Us: Math.round(percentile(this.latencies, 99) || 0),
-        faultTimesMs: this.faultTimes,
-      },
-    });
+    if (this.finished || this.completing) return;
+    this.completing = true;
+    if (this.faultWatch) clearInterval(this.faultWatch);
+    const done = (switchBackPauseMs: number | null) => {
+      this.end();
+      this.ctx.link.send({
+        t: "migDone",
+        mid: this.ctx.mid,
+        stats: {
+          faults: this.asked.size,
+          faultP50Us: Math.round(percentile(this.latencies, 50) || 0),
+          faultP99Us: Math.round(percentile(this.latencies, 99) || 0),
+          faultTimesMs: this.faultTimes,
+          switchBackPauseMs,
+        },
+      });
+    };
+    this.ctx.switchBack().then(done, () => done(null));
   }
 
   /** Nothing more comes for this migration. */

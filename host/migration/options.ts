@@ -43,10 +43,24 @@ export interface MigrationStats {
   error: string | null;
   totalMs: number;
   setupMs: number;
-  /** source frozen -> destination running */
+  /**
+   * The pause the guest saw at the handover: its last instruction on the
+   * source to its first on the destination, on the clock the nodes of one
+   * machine share (performance.timeOrigin + now). A destination whose clock
+   * is not this machine's (its time is before the stop, or after the answer
+   * came) gets handoverMs here instead.
+   */
   downtimeMs: number;
-  /** pre-copy's switch to the dirty-tracking variant (a freeze and a resume on the source) */
+  /** the source's view of the same: its freeze resolved -> migResumed heard here (one clock; a link latency in it) */
+  handoverMs: number;
+  /** pre-copy and hybrid: the guest's pause at the switch to the dirty-tracking variant (0 without one) */
   switchPauseMs: number;
+  /** the whole switch to tracking: warming the new worker while the guest still runs, and the pause */
+  switchMs: number;
+  /** the guest's pause at the switch back to plain (post-copy's destination once every page is there, a failed pre-copy's source), 0 without one */
+  switchBackPauseMs: number;
+  /** every pause the guest saw: downtime + switchPauseMs + switchBackPauseMs */
+  pausesMs: number;
   rounds: number;
   pagesPerRound: number[];
   pagesSent: number;
@@ -88,7 +102,11 @@ export const MIGRATION_STATS: Shape<MigrationStats> = object({
   totalMs: amount,
   setupMs: amount,
   downtimeMs: amount,
+  handoverMs: amount,
   switchPauseMs: amount,
+  switchMs: amount,
+  switchBackPauseMs: amount,
+  pausesMs: amount,
   rounds: count,
   pagesPerRound: array(count),
   pagesSent: count,

@@ -44,6 +44,8 @@ export interface FaultReport {
   faultP50Us: number;
   faultP99Us: number;
   faultTimesMs: number[];
+  /** the guest's pause at the switch back to plain once every page was here (ms), or null if it did not switch */
+  switchBackPauseMs: number | null;
 }
 
 export const PROCESS_DESCRIPTION: Shape<ProcessDescription> = object({
@@ -69,4 +71,5 @@ export const FAULT_REPORT: Shape<FaultReport> = object({
   faultP50Us: amount,
   faultP99Us: amount,
   faultTimesMs: array(number()),
+  switchBackPauseMs: nullable(amount),
 });

@@ -30,8 +30,10 @@ export { MESSAGES, MESSAGE_TYPES, type Message, type MessageOf, type MessageType
  * 5: heartbeats, nodes and ps carry CPU capacity, demand and use (cpus, demand, cpu); join carries the balance
  *    mode and threshold, heartbeats and nodes the balancer's state and counters (balance); the balancer's
  *    messages (balanceProbe ... balanceEnd) and its dry-run (balanceRequest, balancePlan).
+ * 6: migration statistics carry the pauses the guest saw (downtime on one clock, handoverMs, switchMs, switchBackPauseMs,
+ *    pausesMs); migDone carries switchBackPauseMs and comes once the arrival is back in plain.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 const HEADER = 6;
 const NUMBER_BYTES = { u32: 4, i32: 4, f64: 8 } as const;
 

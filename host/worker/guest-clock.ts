@@ -17,9 +17,18 @@
 
 import { CLOCK, CLOCK_HELD, CLOCK_HOLD_BEGAN, CLOCK_WAIT_BEGAN, CLOCK_WAITED } from "../memory/layout.js";
 
-/** Microseconds on the clock every thread of this machine shares (epoch based). */
+/**
+ * Milliseconds on the clock every thread and process of this machine shares:
+ * performance.timeOrigin is each one's start on the epoch, so two nodes on one
+ * machine can subtract each other's readings (a guest's pause across a move).
+ */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Microseconds on that clock. */
 export function nowUs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+  return BigInt(Math.round(epochMs() * 1000));
 }
 
 export class GuestClock {

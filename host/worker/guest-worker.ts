@@ -47,7 +47,7 @@ import type { CallOp, FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit
 import { Inbox, type Answer } from "./inbox.js";
 import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
 import { MAX_MESSAGE } from "../messaging/process-mail.js";
-import { GuestClock } from "./guest-clock.js";
+import { epochMs, GuestClock } from "./guest-clock.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -107,7 +107,11 @@ function held(): void {
   });
 }
 
+/** When the guest last stopped for a freeze (epoch ms): its last instruction before the unwind. */
+let stoppedAt = 0;
+
 function startUnwind(): void {
+  stoppedAt = epochMs();
   asyncData[0] = layout.asyncStart;
   asyncData[1] = layout.asyncEnd;
   raw.asyncify_start_unwind(ASYNC_DATA);
@@ -411,6 +415,7 @@ function run(): void {
         if (outcome === "kept") continue;
         send({
           t: "frozen",
+          at: stoppedAt,
           state: {
             phase,
             globals: saveGlobals(),
@@ -468,7 +473,7 @@ function resume(state: FrozenState): void {
   loadGlobals(state.globals);
   asyncData[0] = layout.asyncStart + state.asyncUsed;
   asyncData[1] = layout.asyncEnd;
-  send({ t: "resumed", at: performance.timeOrigin + performance.now() });
+  send({ t: "resumed", at: epochMs() });
   raw.asyncify_start_rewind(ASYNC_DATA);
   run();
 }

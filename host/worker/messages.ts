@@ -99,12 +99,13 @@ export type CallOp = "register" | "whereis";
 
 export type FromWorker =
   | { t: "out"; line: string }
-  | { t: "frozen"; state: FrozenState }
+  /** the guest unwound; `at`: when it stopped, its unwind began (epoch ms, the clock every node on a machine shares) */
+  | { t: "frozen"; state: FrozenState; at: number }
   | { t: "overflow"; needed: number; capacity: number; kept: boolean }
   | { t: "fault"; page: number }
   | { t: "exit"; code: number; error: string | null; runMs: number }
   | { t: "ready" }
-  /** the guest is about to run again (epoch ms, for downtime) */
+  /** the guest is about to run again (epoch ms, as `frozen`'s at: the pause the guest sees is the difference) */
   | { t: "resumed"; at: number }
   /** send number n (one at a time: the guest waits for its `sent`) */
   | { t: "send"; n: number; to: string; data: Uint8Array }

@@ -65,7 +65,8 @@ export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> 
   try {
     await setup(m);
     const absent = await STRATEGY[ctx.options.strategy](m);
-    if (absent.length) await servePostCopy(m, absent);
+    // post-copy's destination (hybrid's too, even with nothing absent) ends with migDone, once back in plain
+    if (ctx.options.strategy === "postcopy" || ctx.options.strategy === "hybrid") await servePostCopy(m, absent);
   } catch (e) {
     await rollback(m, e);
   }

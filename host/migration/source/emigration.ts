@@ -101,7 +101,11 @@ export class Emigration {
       totalMs: 0,
       setupMs: 0,
       downtimeMs: 0,
+      handoverMs: 0,
       switchPauseMs: 0,
+      switchMs: 0,
+      switchBackPauseMs: 0,
+      pausesMs: 0,
       rounds: 0,
       pagesPerRound: [],
       pagesSent: 0,
@@ -173,6 +177,8 @@ export class Emigration {
   /** The statistics, complete. */
   finish(): MigrationStats {
     this.stats.totalMs = performance.now() - this.startedAt;
+    const s = this.stats;
+    s.pausesMs = s.downtimeMs + s.switchPauseMs + s.switchBackPauseMs;
     this.stats.mbps = this.stream.rate();
     return this.stats;
   }

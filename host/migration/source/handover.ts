@@ -16,6 +16,8 @@ import { MigrationFailed, MigrationInDoubt, STEP_MS, type Emigration } from "./e
 import { MailboxTimeout } from "../mailbox.js";
 import type { MessageOf } from "../../net/protocol.js";
 import { messageOf } from "../../text/thrown.js";
+import { epochMs } from "../../worker/guest-clock.js";
+import type { GuestProcess } from "../../process.js";
 
 /** Freezes, sends the pages `rest()` names then (one last round), and hands over with nothing absent. */
 export async function stopAndCopy(m: Emigration, rest: () => number[]): Promise<void> {
@@ -53,10 +55,22 @@ export async function handover(m: Emigration, state: FrozenState, absent: number
     m.handoverSent = false; // it does not run there, and never will: it is this node's again
     m.refusedBy(r.reason, "could not resume the process");
   }
-  m.stats.downtimeMs = performance.now() - m.frozenAt;
+  m.stats.handoverMs = performance.now() - m.frozenAt;
+  m.stats.downtimeMs = guestPause(proc, r.at, m.stats.handoverMs);
   m.handedOver = true;
   await proc.release();
   m.ctx.onHandover();
+}
+
+/**
+ * The guest's pause from its stop here to its first instruction there (`at`,
+ * the destination's clock). A time outside [the stop, now] is not this
+ * machine's clock (the destination runs elsewhere, or says nonsense): the
+ * source's own figure stands in for it.
+ */
+function guestPause(proc: GuestProcess, at: number, handoverMs: number): number {
+  const pause = proc.pauseUntil(at);
+  return Number.isFinite(pause) && pause >= 0 && pause <= proc.pauseUntil(epochMs()) ? pause : handoverMs;
 }
 
 /**

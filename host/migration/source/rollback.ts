@@ -30,10 +30,15 @@ export async function rollback(m: Emigration, e: unknown): Promise<void> {
   }
   if (p.frozenState) {
     if (p.variant === "plain") p.resume();
-    else m.ctx.setProcess(await p.switchVariant("plain"));
+    else {
+      const q = await p.switchVariant("plain");
+      m.ctx.setProcess(q);
+      stats.switchBackPauseMs = p.pauseUntil(await q.resumed);
+    }
   } else if (p.running && p.variant !== "plain") {
     const q = await p.toVariant("plain").catch(() => p);
     if (q) m.ctx.setProcess(q);
+    if (q && q !== p) stats.switchBackPauseMs = p.pauseUntil(await q.resumed);
   }
 }
 
