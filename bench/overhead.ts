@@ -2,8 +2,11 @@
 // a fixed amount of work in each module variant, against an uninstrumented
 // build of the same source with the same asc flags. Runs are interleaved
 // (baseline, plain, track, postcopy, baseline, ...) so that a noisy neighbour
-// hurts all alike; the median of the repetitions is reported. Run time for a
-// fixed amount of work is the inverse of the rate, so the ratio is the same.
+// hurts all alike; the median of the repetitions is reported, with the spread
+// of the per-repetition ratios (each variant's run against the baseline run
+// of its own repetition: the neighbours they shared), OVERHEAD_REPS of them at
+// least. Run time for a fixed amount of work is the inverse of the rate, so
+// the ratio is the same.
 
 import { join } from "node:path";
 import { buildPlain } from "../host/build/build.js";
@@ -26,11 +29,17 @@ export const OVERHEAD_ARGS: Record<string, string[]> = {
   idle: ["16", "20"],
 };
 
+/** Interleaved repetitions per workload: one or two would let a noisy neighbour decide (x0.74 in one run, x1.50 in the next). */
+export const OVERHEAD_REPS = 5;
+
 export interface OverheadRow {
   guest: string;
   baselineMs: number;
-  /** run time of each variant / baseline */
+  /** run time of each variant / baseline (medians) */
   ratio: Record<Variant, number>;
+  /** the lowest and highest ratio of one repetition (a variant's run / its repetition's baseline run) */
+  spread: Record<Variant, [number, number]>;
+  reps: number;
 }
 
 async function timeRun(start: () => GuestProcess): Promise<number> {
@@ -62,7 +71,13 @@ export async function measureOverhead(
     }
     const b = median(base);
     const ratio = Object.fromEntries(VARIANT_NAMES.map((v) => [v, median(byVariant[v]) / b])) as Record<Variant, number>;
-    rows.push({ guest: w.name, baselineMs: b, ratio });
+    const spread = Object.fromEntries(
+      VARIANT_NAMES.map((v) => {
+        const each = byVariant[v].map((t, i) => t / base[i]);
+        return [v, [Math.min(...each), Math.max(...each)]];
+      }),
+    ) as Record<Variant, [number, number]>;
+    rows.push({ guest: w.name, baselineMs: b, ratio, spread, reps });
     log(
       `overhead: ${w.name} baseline ${b.toFixed(0)} ms, plain x${ratio.plain.toFixed(2)}, track x${ratio.track.toFixed(2)}, postcopy x${ratio.postcopy.toFixed(2)}`,
     );

@@ -6,6 +6,8 @@ import { escapeHtml, f0, f2, htmlTable, markdown, table } from "./stats.js";
 import { barChart, lineChart, type Series } from "./charts.js";
 import { judgeTargets, linkMBps, type BenchResult } from "./result.js";
 import type { SuiteRow } from "./suite.js";
+import type { OverheadRow } from "./overhead.js";
+import type { Variant } from "../host/instrument/variants.js";
 import type { Floor } from "./floor.js";
 import { MESSAGING_HEADER, messagingCells, messagingSection } from "./messaging-report.js";
 
@@ -72,13 +74,16 @@ export function textReport(r: BenchResult): string {
       ),
     );
   if (r.overhead) {
-    parts.push("Instrumentation overhead (run time / uninstrumented build, median)");
+    parts.push(
+      `Instrumentation overhead (run time / uninstrumented build: the median of ${r.overhead.rows[0]?.reps ?? 0} interleaved repetitions, and the lowest-highest of one)`,
+    );
     const x = (n: number) => `x${n.toFixed(2)}`;
+    const xs = (o: OverheadRow, v: Variant) => `${x(o.ratio[v])} (${o.spread[v][0].toFixed(2)}-${o.spread[v][1].toFixed(2)})`;
     parts.push(
       table(
         ["workload", "baseline ms", "plain", "track", "postcopy"],
         [
-          ...r.overhead.rows.map((o) => [o.guest, f0(o.baselineMs), x(o.ratio.plain), x(o.ratio.track), x(o.ratio.postcopy)]),
+          ...r.overhead.rows.map((o) => [o.guest, f0(o.baselineMs), xs(o, "plain"), xs(o, "track"), xs(o, "postcopy")]),
           ["geomean", "", x(r.overhead.geomean.plain), x(r.overhead.geomean.track), x(r.overhead.geomean.postcopy)],
         ],
       ),

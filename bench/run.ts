@@ -16,7 +16,7 @@ import { cpus, tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import { readSecret } from "../host/net/auth.js";
 import type { Strategy } from "../host/migration/options.js";
-import { measureOverhead } from "./overhead.js";
+import { measureOverhead, OVERHEAD_REPS } from "./overhead.js";
 import { measureFreezeLatency, type LatencyRow } from "./freeze-latency.js";
 import { measureFloor } from "./floor.js";
 import { setupLink, type NetLink } from "./link.js";
@@ -77,7 +77,7 @@ async function measure(o: BenchOptions, link: NetLink | null, secretFile: string
   let overhead: BenchResult["overhead"] = null;
   let latency: LatencyRow[] = [];
   if (o.overhead) {
-    overhead = await measureOverhead(o.workloads, o.quick ? 1 : 3, log);
+    overhead = await measureOverhead(o.workloads, OVERHEAD_REPS, log);
     latency = await measureFreezeLatency(o.workloads, o.quick ? 5 : 15, log);
   }
   const settleMs = o.quick ? 600 : 1000;

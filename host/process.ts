@@ -5,6 +5,10 @@
 // Freezing: set the interrupt word and bump the wake word (so that a sleeping
 // guest wakes up); the worker reports "frozen" once the guest has unwound.
 // Only then is the memory quiescent and can be copied.
+//
+// A warm worker (prepare) is ready once it has loaded and answered one
+// message (prime/primed): a worker's first message takes 1.5-2 ms to arrive
+// where later ones take 0.2 ms, and `go`, which ends a pause, must not be it.
 
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { Image } from "./image.js";
@@ -201,9 +205,10 @@ export class GuestProcess {
     const next = warm ?? this.warm(variant);
     await next.ready;
     const state = this.frozen;
-    await this.release();
+    // the new worker first (this one stays frozen, touching nothing), then this one ends: its ending is not in the pause
     Atomics.and(this.ctrl, CTRL_INTERRUPT, ~INTERRUPT_FREEZE);
     next.go(state);
+    await this.release();
     // Until the new worker has instantiated and put the static data back, the
     // memory holds the module's initial data segments: nobody may copy it yet.
     await next.resumed;
@@ -402,6 +407,12 @@ export class GuestProcess {
         return;
       }
       case "ready":
+        // warm, but a worker's first message is slow to arrive: one round trip now, so that `go` is not its first
+        // (unless go has left already: restore sends it at once, and the worker would then read prime as an order)
+        if (this.state === "prepared") this.post({ t: "prime" });
+        else this.isReady();
+        return;
+      case "primed":
         this.isReady();
         return;
       case "resumed":

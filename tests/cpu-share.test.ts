@@ -54,7 +54,8 @@ describe("the CPU share", () => {
     const held = await eventually(
       async () => {
         const list = (await ps(P)).filter((p) => p.node === "P" && p.state === "running" && p.module === "job.wasm");
-        return list.length === 3 && list.every((p) => p.demand >= 0.8) ? list : undefined;
+        // measured (the share holds them from the first samples on, and its average settles over ~2 s)
+        return list.length === 3 && list.every((p) => p.demand >= 0.8 && p.uptimeMs > 2500) ? list : undefined;
       },
       15_000,
       "three measured jobs",

@@ -500,13 +500,18 @@ if (init.restore === null) {
       fail(e);
     }
   }
-  port.once("message", (m: ToWorker) => {
+  const orders = (m: ToWorker) => {
+    if (m.t === "prime") {
+      send({ t: "primed" });
+      return void port.once("message", orders);
+    }
     if (m.t !== "go") return port.close();
     try {
       resume(m.state);
     } catch (e) {
       fail(e);
     }
-  });
+  };
+  port.once("message", orders);
   send({ t: "ready" });
 }

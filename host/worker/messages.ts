@@ -105,6 +105,8 @@ export type FromWorker =
   | { t: "fault"; page: number }
   | { t: "exit"; code: number; error: string | null; runMs: number }
   | { t: "ready" }
+  /** the answer to `prime`: the warm worker's message path has run once */
+  | { t: "primed" }
   /** the guest is about to run again (epoch ms, as `frozen`'s at: the pause the guest sees is the difference) */
   | { t: "resumed"; at: number }
   /** send number n (one at a time: the guest waits for its `sent`) */
@@ -113,4 +115,5 @@ export type FromWorker =
   | { t: "took"; i: number }
   | { t: "call"; id: number; op: CallOp; arg: string };
 
-export type ToWorker = { t: "continue" } | { t: "stop" } | { t: "go"; state: FrozenState };
+/** prime: one message before `go`, so that go is not a worker's first (a first message takes 1.5-2 ms to arrive, later ones 0.2). */
+export type ToWorker = { t: "continue" } | { t: "stop" } | { t: "prime" } | { t: "go"; state: FrozenState };

@@ -15,7 +15,7 @@ export function benchCommand(p: Command): void {
         "and the four message forwarding mechanisms side by side on three; with a report. --soak N: N migrations in a row instead; " +
         "--balance: the load balancer's modes compared instead",
     )
-    .option("--quick", "a few minutes: 64 MiB only, one run each, overhead measured once")
+    .option("--quick", "a few minutes: 64 MiB only, one run each (overhead: 5 interleaved repetitions, as always)")
     .option("--workloads <list>", `comma-separated, of ${WORKLOAD_NAMES.join(",")} (default: all)`)
     .option("--strategies <list>", `comma-separated, of ${STRATEGIES.join(",")} (default: all)`)
     .option("--sizes <list>", "memory sizes in MiB, comma-separated, each 1..1000 (default 16,64,256,1000; --quick: 64)")
