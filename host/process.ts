@@ -78,6 +78,8 @@ export class GuestProcess {
   runMs = 0;
   /** when the guest last stopped for a freeze (epoch ms, as the worker saw it: worker/guest-clock.ts), or null */
   stoppedAt: number | null = null;
+  /** the pause its guest saw when this worker took it over from another variant's (switchVariant), ms; 0 otherwise */
+  switchPauseMs = 0;
   private state: State = "running";
   /** output lines taken whose places in the window are held for a slow reader */
   private owed = 0;
@@ -211,7 +213,7 @@ export class GuestProcess {
     await this.release();
     // Until the new worker has instantiated and put the static data back, the
     // memory holds the module's initial data segments: nobody may copy it yet.
-    await next.resumed;
+    next.switchPauseMs = this.pauseUntil(await next.resumed);
     return next;
   }
 

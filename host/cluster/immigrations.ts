@@ -253,7 +253,7 @@ export class Immigrations {
       const next = await gp.toVariant("plain");
       if (next && proc.process === gp) this.table.adopt(proc, next);
       else if (next && next !== gp) await next.kill("its process has another worker now");
-      return next && next !== gp ? gp.pauseUntil(await next.resumed) : null;
+      return next && next !== gp ? next.switchPauseMs : null;
     } catch (e) {
       this.event(`process ${proc.info.pid} keeps its post-copy variant: ${messageOf(e)}`);
       return null;

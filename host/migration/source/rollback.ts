@@ -33,12 +33,12 @@ export async function rollback(m: Emigration, e: unknown): Promise<void> {
     else {
       const q = await p.switchVariant("plain");
       m.ctx.setProcess(q);
-      stats.switchBackPauseMs = p.pauseUntil(await q.resumed);
+      stats.switchBackPauseMs = q.switchPauseMs;
     }
   } else if (p.running && p.variant !== "plain") {
     const q = await p.toVariant("plain").catch(() => p);
     if (q) m.ctx.setProcess(q);
-    if (q && q !== p) stats.switchBackPauseMs = p.pauseUntil(await q.resumed);
+    if (q && q !== p) stats.switchBackPauseMs = q.switchPauseMs; // p: the switch failed, and p's own figure is of its earlier switch
   }
 }
 

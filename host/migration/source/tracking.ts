@@ -14,12 +14,11 @@ import { MigrationFailed, type Emigration } from "./emigration.js";
 
 export async function switchToTracking(m: Emigration): Promise<void> {
   const t = performance.now();
-  const plain = m.process;
-  const tracking = await plain.toVariant("track", () => plain.dirtyMap().fill(0));
+  const tracking = await m.process.toVariant("track", () => m.process.dirtyMap().fill(0));
   if (!tracking) throw new MigrationFailed("the process ended before it could move");
   m.ctx.setProcess(tracking);
   m.stats.switchMs = performance.now() - t;
-  m.stats.switchPauseMs = plain.pauseUntil(await tracking.resumed);
+  m.stats.switchPauseMs = tracking.switchPauseMs;
 }
 
 /** The dirty guest pages, each dirty byte cleared (before the page is copied). */
