@@ -18,10 +18,10 @@ import { Connection } from "../host/client/connection.js";
 import { Image } from "../host/image.js";
 import { CLOSE_PROTOCOL } from "../host/net/link.js";
 import { encode, type Message, type MessageOf } from "../host/net/protocol.js";
-import { batchMessage } from "../host/migration/batch.js";
+import { batchMessage, PUSH_WINDOW_BYTES } from "../host/migration/batch.js";
 import type { MigrationStats, Strategy } from "../host/migration/options.js";
 import type { ProcInfo } from "../host/cluster/views.js";
-import { EXAMPLE_GUESTS, guestBytes } from "./guests.js";
+import { EXAMPLE_GUESTS, guestBytes, WORKLOADS } from "./guests.js";
 import { eventually, LineLog, startNode, type RunningNode } from "./processes.js";
 import { Peer } from "./hostile-peer.js";
 import { describeFrame, hostileFrame, resolve } from "./hostile-frames.js";
@@ -305,6 +305,60 @@ describe("a peer that stops answering", () => {
     expect(stats.pausesMs).toBeLessThan(60_000);
     p.close();
     await checker.kill(moving.pid).catch(() => undefined);
+    await stillServes();
+  });
+
+  it("a post-copy destination that stops acknowledging: the push stops at its window, a fault is still answered, a lying acknowledgement changes nothing", async () => {
+    // 2 MiB written once: far more page data than the window
+    const hash = WORKLOADS.find((w) => w.name === "hash")!;
+    const bytes = await guestBytes(hash);
+    const out = new LineLog("hash");
+    const pid = await checker.run({ bytes, name: "hash.wasm" }, ["2", "1000000"], { onOutput: out.push, onEnd: () => out.wake() });
+    await eventually(async () => (out.lines.length > 0 ? true : undefined), 10_000, "the hash guest's first tick");
+    const p = await member();
+    const from = p.got.length;
+    const result = checker.migrate(pid, p.name, { strategy: "postcopy" }, () => undefined).catch((e: Error) => e);
+    const b = await p.next((m) => (m.t === "migBegin" ? m : undefined), 5000, "migBegin", from);
+    p.send({ t: "migAccept", mid: b.mid });
+    const h = await p.next((m) => (m.t === "migHandover" ? m : undefined), 5000, "migHandover", from);
+    const absent = new Set(new Uint32Array(h.absent.slice().buffer));
+    for (let q = h.absentFrom; q < h.absentTo; q++) absent.add(q);
+    const after = p.got.length;
+    const batches = () => p.got.slice(after).filter((m): m is MessageOf<"migPages"> => m.t === "migPages" && m.mid === b.mid);
+    const pagesIn = (list: MessageOf<"migPages">[]) => list.flatMap((m) => [...new Uint32Array(m.indices.slice().buffer)]);
+    const sent = (list: MessageOf<"migPages">[]) => list.reduce((n, m) => n + m.indices.length + m.data.length, 0);
+    p.send({ t: "migResumed", mid: h.mid, at: Date.now() });
+    await sleep(STEP / 2);
+    // nothing acknowledged: at most a window's worth came (the last batch may cross it)
+    const held = batches();
+    expect(held.length).toBeGreaterThan(0);
+    expect(sent(held)).toBeLessThanOrEqual(PUSH_WINDOW_BYTES + 64 * image.layout.pageSize + 4096);
+    // a fault for a page not sent yet is answered all the same
+    const got = new Set(pagesIn(held));
+    const want = [...absent].reverse().find((q) => !got.has(q))!;
+    p.send({ t: "migFault", mid: h.mid, page: want });
+    await eventually(async () => (pagesIn(batches()).includes(want) ? true : undefined), STEP / 2, `page ${want}, asked for`);
+    // an acknowledgement of more than was ever sent only empties the window: the push goes on, every page once
+    p.send({ t: "migInstalled", mid: h.mid, bytes: 0xffffffff });
+    await eventually(
+      async () => {
+        for (const m of batches().slice(held.length))
+          if (!(m as { acked?: true }).acked) {
+            (m as { acked?: true }).acked = true;
+            p.send({ t: "migInstalled", mid: h.mid, bytes: m.indices.length + m.data.length });
+          }
+        return new Set(pagesIn(batches())).size >= absent.size ? true : undefined;
+      },
+      10 * STEP,
+      "every absent page",
+    );
+    const all = pagesIn(batches());
+    expect(new Set(all).size, "every page once").toBe(all.length);
+    expect(new Set(all)).toEqual(absent);
+    p.send({ t: "migDone", mid: h.mid, stats: { faults: 1, faultP50Us: 100, faultP99Us: 100, faultTimesMs: [1], switchBackPauseMs: 0.1 } });
+    const stats = (await result) as MigrationStats;
+    expect(stats.result, stats.error ?? "").toBe("completed");
+    p.close();
     await stillServes();
   });
 

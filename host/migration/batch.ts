@@ -10,12 +10,15 @@ import { ProtocolError, type MessageOf } from "../net/protocol.js";
 
 export const BATCH_PAGES = 1024;
 /**
- * Post-copy's background push sends smaller batches and keeps less queued on
- * the link: a fault's answer waits behind what is queued, so this bounds the
- * fault latency (about 1 MiB ahead of it) at some cost in push rate.
+ * Post-copy's background push sends smaller batches, and keeps at most
+ * PUSH_WINDOW_BYTES of them on their way: sent, and not yet acknowledged
+ * installed by the destination (migInstalled). What is on its way sits in the
+ * source's socket queue, the kernel's buffers and the destination's input, and
+ * a fault's answer waits behind all of it; the window bounds that wait to
+ * about one batch's transfer and install, at some cost in push rate.
  */
 export const PUSH_PAGES = 64;
-export const PUSH_QUEUE_BYTES = 512 * 1024;
+export const PUSH_WINDOW_BYTES = 2 * PUSH_PAGES * 4096;
 
 export interface Batch {
   indices: Uint32Array;

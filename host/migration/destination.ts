@@ -69,6 +69,12 @@ export interface ImmigrationContext {
 /** How many fault times a migration's statistics keep (for the benchmark's faults-over-time chart). */
 export const FAULT_TIMES = 20_000;
 
+/** Writes page p of memory from the i-th page of a batch's data (empty: a zero page). */
+function writePage(bytes: Uint8Array, p: number, data: Uint8Array, i: number, size: number): void {
+  if (data.length) bytes.set(data.subarray(i * size, (i + 1) * size), p * size);
+  else bytes.fill(0, p * size, (p + 1) * size);
+}
+
 type Phase = "receiving" | "handing-over" | "running" | "ended";
 
 export class Immigration {
@@ -167,21 +173,32 @@ export class Immigration {
     for (const p of batch.indices) top = Math.max(top, p + 1);
     this.grow(Math.ceil((top * L.pageSize) / WASM_PAGE));
     const bytes = new Uint8Array(this.memory.buffer);
-    const present = this.presentMap();
-    const zero = new Uint8Array(L.pageSize);
-    batch.indices.forEach((p, i) => {
-      const data = batch.data.length ? batch.data.subarray(i * L.pageSize, (i + 1) * L.pageSize) : zero;
-      if (this.missing !== null) {
-        if (present[p]) return; // the guest has it already (and may have written it since)
-        this.proc.installPage(p, data, false);
-        this.missing--;
-        this.waiting.delete(p);
-        const t = this.asked.get(p);
-        if (t !== undefined) this.latencies.push((performance.now() - t) * 1000);
-      } else bytes.set(data, p * L.pageSize);
-    });
-    if (this.missing !== null) this.proc.wake();
+    if (this.missing === null) return batch.indices.forEach((p, i) => writePage(bytes, p, batch.data, i, L.pageSize));
+    this.install(batch.indices, batch.data, bytes);
+    // the push window: the source keeps at most a few batches on their way, so that a fault's answer waits behind little
+    this.ctx.link.send({ t: "migInstalled", mid: this.ctx.mid, bytes: m.indices.length + m.data.length });
     if (this.missing === 0) this.complete();
+  }
+
+  /**
+   * Post-copy: installs the pages the guest does not have yet (it may have
+   * written one it faulted in since), each marked present after its data is
+   * written, then wakes the guest once.
+   */
+  private install(indices: Uint32Array, data: Uint8Array, bytes: Uint8Array): void {
+    const size = this.ctx.image.layout.pageSize;
+    const present = this.presentMap();
+    const now = performance.now();
+    indices.forEach((p, i) => {
+      if (present[p]) return;
+      writePage(bytes, p, data, i, size);
+      Atomics.store(present, p, 1);
+      this.missing!--;
+      this.waiting.delete(p);
+      const t = this.asked.get(p);
+      if (t !== undefined) this.latencies.push((now - t) * 1000);
+    });
+    this.proc.wake();
   }
 
   async handover(m: MessageOf<"migHandover">): Promise<void> {

@@ -171,6 +171,10 @@ export const MESSAGES = {
   balanceRequest: { req: u32 },
   /** the moves a balancer would make now, from this node's view; why: when none, why not */
   balancePlan: { req: u32, mode: str, list: json(array(PLANNED_MOVE)), why: str },
+
+  // ---- post-copy's push window (migration/source/postcopy.ts) ----
+  /** destination -> source, post-copy: a page batch of `bytes` (its indices and data) is installed */
+  migInstalled: { mid: u32, bytes: u32 },
 };
 
 type Table = typeof MESSAGES;

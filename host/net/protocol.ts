@@ -32,8 +32,9 @@ export { MESSAGES, MESSAGE_TYPES, type Message, type MessageOf, type MessageType
  *    messages (balanceProbe ... balanceEnd) and its dry-run (balanceRequest, balancePlan).
  * 6: migration statistics carry the pauses the guest saw (downtime on one clock, handoverMs, switchMs, switchBackPauseMs,
  *    pausesMs); migDone carries switchBackPauseMs and comes once the arrival is back in plain.
+ * 7: post-copy's push window: the destination acknowledges each page batch it installed (migInstalled).
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 const HEADER = 6;
 const NUMBER_BYTES = { u32: 4, i32: 4, f64: 8 } as const;
 
@@ -52,39 +53,33 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 const fieldsOf = (t: string) => Object.entries(MESSAGES[t as keyof typeof MESSAGES]) as Array<[string, Field]>;
 
+/** Lays a message out in one buffer: each field's bytes are copied once, straight into the frame. */
 export function encode(msg: Message): Buffer {
-  const parts: Buffer[] = [];
   const record = msg as unknown as Record<string, unknown>;
-  for (const [name, field] of fieldsOf(msg.t)) {
+  const fields = fieldsOf(msg.t).map(([name, field]) => {
     const v = record[name];
-    switch (field.kind) {
-      case "u32":
-      case "i32":
-      case "f64": {
-        const b = Buffer.alloc(NUMBER_BYTES[field.kind]);
-        if (field.kind === "u32") b.writeUInt32LE(v as number);
-        else if (field.kind === "i32") b.writeInt32LE(v as number);
-        else b.writeDoubleLE(v as number);
-        parts.push(b);
-        break;
-      }
-      default: {
-        const raw =
-          field.kind === "bytes"
-            ? Buffer.from(v as Uint8Array)
-            : Buffer.from(utf8.encode(field.kind === "json" ? JSON.stringify(v ?? null) : (v as string)));
-        const len = Buffer.alloc(4);
-        len.writeUInt32LE(raw.length);
-        parts.push(len, raw);
-      }
+    if (field.kind === "u32" || field.kind === "i32" || field.kind === "f64") return { field, v, size: NUMBER_BYTES[field.kind] };
+    const raw = field.kind === "bytes" ? (v as Uint8Array) : utf8.encode(field.kind === "json" ? JSON.stringify(v ?? null) : (v as string));
+    return { field, v: raw, size: 4 + raw.length };
+  });
+  const length = fields.reduce((n, f) => n + f.size, 0);
+  const b = Buffer.allocUnsafe(HEADER + length);
+  b.writeUInt8(PROTOCOL_VERSION, 0);
+  b.writeUInt8(MESSAGE_TYPES.indexOf(msg.t), 1);
+  b.writeUInt32LE(length, 2);
+  let at = HEADER;
+  for (const { field, v } of fields) {
+    if (field.kind === "u32") at = b.writeUInt32LE(v as number, at);
+    else if (field.kind === "i32") at = b.writeInt32LE(v as number, at);
+    else if (field.kind === "f64") at = b.writeDoubleLE(v as number, at);
+    else {
+      const raw = v as Uint8Array;
+      at = b.writeUInt32LE(raw.length, at);
+      b.set(raw, at);
+      at += raw.length;
     }
   }
-  const payload = Buffer.concat(parts);
-  const head = Buffer.alloc(HEADER);
-  head.writeUInt8(PROTOCOL_VERSION, 0);
-  head.writeUInt8(MESSAGE_TYPES.indexOf(msg.t), 1);
-  head.writeUInt32LE(payload.length, 2);
-  return Buffer.concat([head, payload]);
+  return b;
 }
 
 export function decode(data: Uint8Array, maxFrame = Infinity): Message {

@@ -8,7 +8,7 @@
 // --bandwidth, cancel-aware, with progress, yielding between batches so that
 // the destination's answers (a refusal) are heard. ship() is post-copy's:
 // a batch of zero pages as indices only and one with the others, queued at
-// once (post-copy bounds the queue itself). sync() waits until the
+// once (post-copy bounds what is on its way itself: a window). sync() waits until the
 // destination has installed everything sent so far.
 
 import { BATCH_PAGES, batchMessage, makeBatch, zeroBatch } from "../batch.js";
@@ -19,7 +19,8 @@ import { MigrationFailed, STEP_MS, type Emigration } from "./emigration.js";
 const PACING_STEP_MS = 50;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const yieldToEvents = () => new Promise((r) => setImmediate(r));
+/** Lets the event loop hear what came meanwhile (a refusal, a fault). */
+export const yieldToEvents = () => new Promise((r) => setImmediate(r));
 
 export class PageStream {
   private batches = 0;
@@ -53,20 +54,23 @@ export class PageStream {
     }
   }
 
-  /** Queues pages at once: zero pages as indices only, the others with their data. */
-  ship(pages: number[]): void {
+  /** Queues pages at once: zero pages as indices only, the others with their data. Returns the bytes queued. */
+  ship(pages: number[]): number {
     const { ctx, stats } = this.m;
     const bytes = new Uint8Array(this.m.process.memory.buffer);
     const { zero, data } = splitZero(bytes, pages, this.m.layout.pageSize);
     stats.zeroPagesSkipped += zero.length;
     this.begin();
+    let queued = 0;
     for (const b of [zero.length ? zeroBatch(zero) : null, data.length ? makeBatch(bytes, data, this.m.layout.pageSize) : null]) {
       if (!b) continue;
       const msg = batchMessage(ctx.mid, b);
       this.m.link.send(msg);
       stats.pagesSent += b.data.length ? b.indices.length : 0;
-      stats.bytesSent += msg.data.length + msg.indices.length;
+      queued += msg.data.length + msg.indices.length;
     }
+    stats.bytesSent += queued;
+    return queued;
   }
 
   /**
