@@ -21,3 +21,5 @@ export const GUEST_LIB = join(ROOT, "assembly", "lib");
 export const EXAMPLES = join(ROOT, "assembly", "examples");
 /** The compiled worker script (workers load JavaScript). */
 export const WORKER_SCRIPT = join(ROOT, "dist", "host", "worker", "guest-worker.js");
+/** The compiled metronome thread (worker/metronome-thread.ts). */
+export const METRONOME_SCRIPT = join(ROOT, "dist", "host", "worker", "metronome-thread.js");

@@ -20,6 +20,8 @@ import {
   CTRL_WAKE,
   INTERRUPT_FREEZE,
   INTERRUPT_HOLD,
+  INTERRUPT_THROTTLE,
+  CTRL_THROTTLE_US,
   OUTPUT_WINDOW,
   type Layout,
 } from "./memory/layout.js";
@@ -352,6 +354,16 @@ export class GuestProcess {
   hold(on: boolean): void {
     if (on) Atomics.or(this.ctrl, CTRL_INTERRUPT, INTERRUPT_HOLD);
     else if (Atomics.and(this.ctrl, CTRL_INTERRUPT, ~INTERRUPT_HOLD) & INTERRUPT_HOLD) this.wake();
+  }
+
+  /**
+   * Pauses the guest for `us` microseconds at its next safepoint (pre-copy's
+   * auto-converge; 0: no pause pending). A freeze ends the pause at once.
+   */
+  throttle(us: number): void {
+    Atomics.store(this.ctrl, CTRL_THROTTLE_US, Math.max(0, Math.round(us)));
+    if (us > 0) Atomics.or(this.ctrl, CTRL_INTERRUPT, INTERRUPT_THROTTLE);
+    else Atomics.and(this.ctrl, CTRL_INTERRUPT, ~INTERRUPT_THROTTLE);
   }
 
   /** Wakes a guest waiting for a page (after installPage(..., false)). */

@@ -37,6 +37,19 @@ describe("pre-copy stop rule", () => {
     expect(stopRule(round({ round: 1 }), { ...options, maxRounds: 1 })).toBe("round-cap");
   });
 
+  it("throttles (auto-converge) when a round did not halve what is dirty and the guest can be slowed more", () => {
+    const can = { canThrottle: true };
+    expect(stopRule(round({ dirtyLeft: 501, pagesSent: 1000, ...can }), options)).toBe("throttle");
+    expect(stopRule(round({ dirtyLeft: 1500, pagesSent: 1000, ...can }), options)).toBe("throttle");
+    // halved: the rounds converge by themselves
+    expect(stopRule(round({ dirtyLeft: 500, pagesSent: 1000, ...can }), options)).toBe("continue");
+    // at its maximum (or --no-throttle) the rounds that do not shrink stop
+    expect(stopRule(round({ dirtyLeft: 1000, pagesSent: 1000, canThrottle: false }), options)).toBe("not-shrinking");
+    // what fits goes, throttle or not; and the round cap holds
+    expect(stopRule(round({ dirtyLeft: 48, pagesSent: 50, ...can }), options)).toBe("fits");
+    expect(stopRule(round({ round: 30, dirtyLeft: 900, ...can }), options)).toBe("round-cap");
+  });
+
   it("goes on while the dirty pages shrink but do not fit yet", () => {
     expect(stopRule(round({}), options)).toBe("continue");
   });

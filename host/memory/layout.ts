@@ -14,12 +14,16 @@
 //                   word 3  output lines the guest printed that the node has
 //                           not given back yet; at OUTPUT_WINDOW the guest's
 //                           print waits (cluster/output-flow.ts)
-//   CLOCK         four 64-bit words the worker writes with Atomics, in
+//                   word 4  microseconds a THROTTLE interrupt pauses the guest
+//                           at its next safepoint (pre-copy's auto-converge,
+//                           migration/source/throttle.ts)
+//   CLOCK         five 64-bit words the worker writes with Atomics, in
 //                 microseconds: time its guest spent waiting (sleep, recv,
 //                 send, a full output window, a page fault) in waits that
 //                 ended, and when the current wait began (0: none); the
-//                 same for the time the node held it. The node reads its
-//                 guests' CPU demand and use from them (worker/guest-clock.ts).
+//                 same for the time the node held it; and of that held time,
+//                 what the throttle took. The node reads its guests' CPU
+//                 demand and use from them (worker/guest-clock.ts).
 //   ASYNC_DATA    Asyncify's {cur, end} pair
 //   ASYNC_START.. the Asyncify buffer: the saved call stack of a frozen guest
 //   DIRTY         one byte per tracked page, set to 1 by the write barrier
@@ -50,15 +54,19 @@ export const CTRL_INTERRUPT = 0;
 export const CTRL_WAKE = 1;
 export const CTRL_FAULT_PAGE = 2;
 export const CTRL_OUTPUT = 3;
+export const CTRL_THROTTLE_US = 4;
 /** Bits of the interrupt word. */
 export const INTERRUPT_FREEZE = 1;
 export const INTERRUPT_HOLD = 2;
+export const INTERRUPT_THROTTLE = 4;
 /** The clock words (BigInt64, microseconds; see the header). */
 export const CLOCK = CTRL + 64;
 export const CLOCK_WAITED = 0;
 export const CLOCK_WAIT_BEGAN = 1;
 export const CLOCK_HELD = 2;
 export const CLOCK_HOLD_BEGAN = 3;
+export const CLOCK_THROTTLED = 4;
+export const CLOCK_WORDS = 5;
 /** Output lines a guest may have in flight to its node before its print waits. */
 export const OUTPUT_WINDOW = 256;
 export const ASYNC_DATA = 512;

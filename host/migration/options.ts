@@ -16,6 +16,8 @@ export interface MigrationOptions {
   bandwidthMBps: number | null;
   /** post-copy: push the pages nobody faulted on, in the background */
   push: boolean;
+  /** pre-copy: slow a guest whose rounds do not shrink (auto-converge) */
+  throttle: boolean;
 }
 
 export const DEFAULT_OPTIONS: MigrationOptions = {
@@ -24,6 +26,7 @@ export const DEFAULT_OPTIONS: MigrationOptions = {
   maxRounds: 30,
   bandwidthMBps: null,
   push: true,
+  throttle: true,
 };
 
 /** The options a client asks for, the defaults filling in what it left out. */
@@ -69,6 +72,10 @@ export interface MigrationStats {
   mbps: number;
   /** pages dirtied per second during the last pre-copy round */
   dirtyRate: number;
+  /** pre-copy's auto-converge: the highest share of the time the guest was paused (percent, 0: never throttled) */
+  throttlePct: number;
+  /** how long the throttle held the guest, ms: the progress it cost */
+  throttledMs: number;
   faults: number;
   faultP50Us: number;
   faultP99Us: number;
@@ -90,6 +97,7 @@ export const MIGRATION_REQUEST: Shape<Partial<MigrationOptions>> = object({
   maxRounds: optional(number({ int: true, min: 1 })),
   bandwidthMBps: optional(nullable(number({ above: 0 }))),
   push: optional(boolean),
+  throttle: optional(boolean),
 });
 
 export const MIGRATION_STATS: Shape<MigrationStats> = object({
@@ -114,6 +122,8 @@ export const MIGRATION_STATS: Shape<MigrationStats> = object({
   bytesSent: count,
   mbps: amount,
   dirtyRate: amount,
+  throttlePct: amount,
+  throttledMs: amount,
   faults: count,
   faultP50Us: amount,
   faultP99Us: amount,

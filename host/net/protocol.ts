@@ -32,7 +32,8 @@ export { MESSAGES, MESSAGE_TYPES, type Message, type MessageOf, type MessageType
  *    messages (balanceProbe ... balanceEnd) and its dry-run (balanceRequest, balancePlan).
  * 6: migration statistics carry the pauses the guest saw (downtime on one clock, handoverMs, switchMs, switchBackPauseMs,
  *    pausesMs); migDone carries switchBackPauseMs and comes once the arrival is back in plain.
- * 7: post-copy's push window: the destination acknowledges each page batch it installed (migInstalled).
+ * 7: post-copy's push window: the destination acknowledges each page batch it installed (migInstalled); migration
+ *    requests carry throttle (auto-converge), their statistics throttlePct and throttledMs.
  */
 export const PROTOCOL_VERSION = 7;
 const HEADER = 6;

@@ -15,7 +15,7 @@
 // The worker's thread CPU time would not do: on a machine with fewer cores
 // than busy guests each gets a fraction of a core, yet each wants a whole one.
 
-import { CLOCK, CLOCK_HELD, CLOCK_HOLD_BEGAN, CLOCK_WAIT_BEGAN, CLOCK_WAITED } from "../memory/layout.js";
+import { CLOCK, CLOCK_HELD, CLOCK_HOLD_BEGAN, CLOCK_THROTTLED, CLOCK_WAIT_BEGAN, CLOCK_WAITED, CLOCK_WORDS } from "../memory/layout.js";
 
 /**
  * Milliseconds on the clock every thread and process of this machine shares:
@@ -36,7 +36,7 @@ export class GuestClock {
   private depth = 0;
 
   constructor(memory: WebAssembly.Memory) {
-    this.words = new BigInt64Array(memory.buffer, CLOCK, 4);
+    this.words = new BigInt64Array(memory.buffer, CLOCK, CLOCK_WORDS);
   }
 
   /** Runs a wait (nested waits count once). */
@@ -47,6 +47,13 @@ export class GuestClock {
   /** Runs a hold. */
   holding<T>(hold: () => T): T {
     return this.span(CLOCK_HELD, CLOCK_HOLD_BEGAN, hold);
+  }
+
+  /** Runs a throttle's pause: a hold, also counted as the throttle's. */
+  throttled(pause: () => void): void {
+    const t0 = nowUs();
+    this.holding(pause);
+    Atomics.add(this.words, CLOCK_THROTTLED, nowUs() - t0);
   }
 
   private span<T>(total: number, began: number, f: () => T): T {
@@ -70,12 +77,16 @@ export class GuestClock {
 }
 
 /** What a node reads of a guest's clock: microseconds waited and held so far, counting a wait or hold under way up to now. */
-export function readClock(memory: WebAssembly.Memory): { waitedUs: number; heldUs: number } {
-  const w = new BigInt64Array(memory.buffer, CLOCK, 4);
+export function readClock(memory: WebAssembly.Memory): { waitedUs: number; heldUs: number; throttledUs: number } {
+  const w = new BigInt64Array(memory.buffer, CLOCK, CLOCK_WORDS);
   const now = nowUs();
   const upToNow = (total: number, began: number) => {
     const b = Atomics.load(w, began);
     return Number(Atomics.load(w, total) + (b > 0n && now > b ? now - b : 0n));
   };
-  return { waitedUs: upToNow(CLOCK_WAITED, CLOCK_WAIT_BEGAN), heldUs: upToNow(CLOCK_HELD, CLOCK_HOLD_BEGAN) };
+  return {
+    waitedUs: upToNow(CLOCK_WAITED, CLOCK_WAIT_BEGAN),
+    heldUs: upToNow(CLOCK_HELD, CLOCK_HOLD_BEGAN),
+    throttledUs: Number(Atomics.load(w, CLOCK_THROTTLED)),
+  };
 }

@@ -40,6 +40,8 @@ import {
   CTRL_WAKE,
   INTERRUPT_FREEZE,
   INTERRUPT_HOLD,
+  INTERRUPT_THROTTLE,
+  CTRL_THROTTLE_US,
   OUTPUT_WINDOW,
   WASM_PAGE,
 } from "../memory/layout.js";
@@ -103,6 +105,24 @@ function held(): void {
       const seen = Atomics.load(ctrl, CTRL_WAKE);
       if (!holding()) return;
       Atomics.wait(ctrl, CTRL_WAKE, seen, 1000);
+    }
+  });
+}
+
+/**
+ * Pre-copy's auto-converge asked for a pause (migration/source/throttle.ts):
+ * wait here for as long as it said, or until a freeze is asked for.
+ */
+function throttled(): void {
+  if (!(Atomics.load(ctrl, CTRL_INTERRUPT) & INTERRUPT_THROTTLE)) return;
+  Atomics.and(ctrl, CTRL_INTERRUPT, ~INTERRUPT_THROTTLE);
+  const end = performance.now() + Atomics.load(ctrl, CTRL_THROTTLE_US) / 1000;
+  clock.throttled(() => {
+    for (;;) {
+      const seen = Atomics.load(ctrl, CTRL_WAKE);
+      const left = end - performance.now();
+      if (left <= 0 || Atomics.load(ctrl, CTRL_INTERRUPT) & INTERRUPT_FREEZE) return;
+      Atomics.wait(ctrl, CTRL_WAKE, seen, left);
     }
   });
 }
@@ -315,7 +335,10 @@ const imports = {
         raw.asyncify_stop_rewind();
         return;
       }
-      if (nested === 0) held();
+      if (nested === 0) {
+        held();
+        throttled();
+      }
       if (interrupted()) {
         frozenSleep = null;
         startUnwind();

@@ -17,6 +17,7 @@ interface MigrateFlags extends RemoteFlags {
   maxRounds?: number;
   bandwidth?: number;
   push: boolean;
+  throttle: boolean;
   json?: boolean;
   cancel?: string;
 }
@@ -33,6 +34,7 @@ export function migrateCommand(p: Command): void {
       .option("--max-rounds <n>", "pre-copy: at most this many rounds", count("--max-rounds", 1))
       .option("--bandwidth <MBps>", "cap the page stream at this many megabytes per second", positive("--bandwidth"))
       .option("--no-push", "post-copy: fetch pages only when the guest touches them")
+      .option("--no-throttle", "pre-copy: never slow the guest down to make the rounds converge (auto-converge)")
       .option("--json", "print the statistics as one JSON object")
       .option("--cancel <pid>", "cancel the migration of this process under way (the process stays where it is)"),
   ).action(async (pid: string | undefined, f: MigrateFlags) => {
@@ -49,6 +51,7 @@ export function migrateCommand(p: Command): void {
       maxRounds: f.maxRounds,
       bandwidthMBps: f.bandwidth,
       push: f.push,
+      throttle: f.throttle,
     };
     const stats = await migrateShowing(cluster, pid, f.to, options, !!f.json);
     stdio.out(f.json ? JSON.stringify(stats) : describe(stats));
@@ -100,6 +103,7 @@ function describe(s: MigrationStats): string {
     ["bytes sent", formatSize(s.bytesSent)],
     ["bandwidth", `${s.mbps.toFixed(1)} MB/s`],
     ["dirty rate", `${s.dirtyRate} pages/s`],
+    ["throttle", s.throttlePct ? `up to ${s.throttlePct}% of the time, held the guest ${ms(s.throttledMs)}` : "none"],
     ["post-copy faults", `${s.faults}${s.faults ? ` (latency p50 ${s.faultP50Us} us, p99 ${s.faultP99Us} us)` : ""}`],
   ];
   return rows.map(([k, v]) => `${k.padEnd(20)} ${v}`).join("\n");

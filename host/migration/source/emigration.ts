@@ -18,6 +18,7 @@ import type { Mailbox } from "../mailbox.js";
 import type { MigrationOptions, MigrationStats, Progress } from "../options.js";
 import type { ProcessDescription } from "../payloads.js";
 import { PageStream } from "./stream.js";
+import { Throttle } from "./throttle.js";
 
 /** A migration that did not happen; the process stays (or is put back) on the source. */
 export class MigrationFailed extends MigrantError {
@@ -78,6 +79,8 @@ export { STEP_MS } from "../timeouts.js";
 export class Emigration {
   readonly stats: MigrationStats;
   readonly stream: PageStream;
+  /** pre-copy's auto-converge */
+  readonly throttle: Throttle;
   readonly layout: Layout;
   readonly startedAt = performance.now();
   /** when the process was frozen for the handover (the downtime starts here) */
@@ -113,12 +116,15 @@ export class Emigration {
       bytesSent: 0,
       mbps: 0,
       dirtyRate: 0,
+      throttlePct: 0,
+      throttledMs: 0,
       faults: 0,
       faultP50Us: 0,
       faultP99Us: 0,
       faultTimesMs: [],
     };
     this.stream = new PageStream(this);
+    this.throttle = new Throttle(this);
   }
 
   get link(): MessageLink {
@@ -146,6 +152,7 @@ export class Emigration {
   /** Freezes the process for the handover; the downtime starts now. */
   async freeze(): Promise<FrozenState> {
     const s = await this.process.freeze();
+    this.throttle.stop();
     if (!s) throw new MigrationFailed("the process ended before it could move");
     this.frozenAt = performance.now();
     this.mailReady = this.ctx.mail.leaving();
@@ -176,6 +183,7 @@ export class Emigration {
 
   /** The statistics, complete. */
   finish(): MigrationStats {
+    this.throttle.stop();
     this.stats.totalMs = performance.now() - this.startedAt;
     const s = this.stats;
     s.pausesMs = s.downtimeMs + s.switchPauseMs + s.switchBackPauseMs;

@@ -14,6 +14,7 @@ import { messageOf } from "../../text/thrown.js";
 
 export async function rollback(m: Emigration, e: unknown): Promise<void> {
   const { stats } = m;
+  m.throttle.stop(); // before the guest may run on here
   stats.result = e instanceof MigrationFailed && e.cancelled ? "cancelled" : "failed";
   stats.error = messageOf(e);
   if (m.handedOver) {

@@ -2,7 +2,8 @@
 // every non-zero page, each next round the pages dirtied during the previous
 // one. A round ends when the destination has installed its pages (sync), so
 // its bandwidth is the real one; then the stop rule (stop-rule.ts) decides
-// whether another round goes.
+// whether another round goes, and whether the guest is slowed first
+// (auto-converge, throttle.ts).
 
 import type { Emigration } from "./emigration.js";
 import { stopRule } from "./stop-rule.js";
@@ -27,8 +28,11 @@ export async function preCopyRounds(m: Emigration): Promise<void> {
       dirtyLeft,
       bytesPerSecond: (stats.bytesSent - before) / secs,
       pageSize: m.layout.pageSize,
+      canThrottle: m.throttle.canStep,
     };
-    if (stopRule(figures, m.ctx.options) !== "continue") return;
+    const decision = stopRule(figures, m.ctx.options);
+    if (decision === "throttle") m.throttle.step();
+    else if (decision !== "continue") return;
     pages = takeDirty(m);
   }
 }

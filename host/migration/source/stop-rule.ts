@@ -4,6 +4,9 @@
 //
 //   fits           what is dirty now would go within --max-downtime at the
 //                  bandwidth the round achieved: stop, the stop will be short
+//   throttle       the round did not halve what is dirty, and the guest can
+//                  be slowed more (auto-converge, throttle.ts): slow it, and
+//                  go on
 //   not-shrinking  as many pages are dirty now as the round sent: more rounds
 //                  would not get ahead of the guest
 //   round-cap      --max-rounds rounds are done
@@ -21,15 +24,18 @@ export interface RoundFigures {
   /** bytes per second the round achieved, to the destination's installing them */
   bytesPerSecond: number;
   pageSize: number;
+  /** the throttle can slow the guest one step more (it is on, and below its maximum) */
+  canThrottle?: boolean;
 }
 
 export type StopReason = "fits" | "not-shrinking" | "round-cap";
-export type StopDecision = StopReason | "continue";
+export type StopDecision = StopReason | "throttle" | "continue";
 
 export function stopRule(r: RoundFigures, o: Pick<MigrationOptions, "maxDowntimeMs" | "maxRounds">): StopDecision {
   const stopSeconds = (r.dirtyLeft * r.pageSize) / Math.max(r.bytesPerSecond, 1);
   if (stopSeconds <= o.maxDowntimeMs / 1000) return "fits";
-  if (r.dirtyLeft >= r.pagesSent) return "not-shrinking";
   if (r.round >= o.maxRounds) return "round-cap";
+  if (r.canThrottle && 2 * r.dirtyLeft > r.pagesSent) return "throttle";
+  if (r.dirtyLeft >= r.pagesSent) return "not-shrinking";
   return "continue";
 }
