@@ -31,6 +31,7 @@ export const HEADER = [
   "MB/s",
   "/ link",
   "lost ms",
+  "throttle % / ms",
   "kv gap ms",
 ];
 
@@ -55,6 +56,7 @@ export function rowCells(x: SuiteRow, r: BenchResult): string[] {
     f0(x.mbps),
     f2(x.mbps / linkMBps(r.floor)),
     f0(x.lostMsP50),
+    x.throttlePct ? `${x.throttlePct}/${f0(x.throttledMsP50)}` : "-",
     x.longestGapMs === null ? "" : f0(x.longestGapMs),
   ];
 }

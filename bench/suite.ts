@@ -296,6 +296,9 @@ export interface SuiteRow {
   faultP50Us: number;
   faultP99Us: number;
   lostMsP50: number;
+  /** pre-copy's auto-converge: the highest throttle over the runs (percent of the time paused), and how long it held the guest */
+  throttlePct: number;
+  throttledMsP50: number;
   /** kvstore: the longest gap a client saw, over the runs */
   longestGapMs: number | null;
 }
@@ -335,6 +338,8 @@ export function summarize(runs: MigrationRun[]): SuiteRow[] {
       faultP50Us: p((r) => r.stats.faultP50Us),
       faultP99Us: p((r) => r.stats.faultP99Us),
       lostMsP50: p((r) => r.lostMs),
+      throttlePct: ok.length ? Math.max(...ok.map((r) => r.stats.throttlePct)) : 0,
+      throttledMsP50: p((r) => r.stats.throttledMs),
       longestGapMs: all[0].workload === "kvstore" && gaps.length ? Math.max(...gaps) : null,
     };
   });

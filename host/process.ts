@@ -22,6 +22,7 @@ import {
   INTERRUPT_HOLD,
   INTERRUPT_THROTTLE,
   CTRL_THROTTLE_US,
+  CTRL_ORDERS,
   OUTPUT_WINDOW,
   type Layout,
 } from "./memory/layout.js";
@@ -398,8 +399,11 @@ export class GuestProcess {
     if (before >= OUTPUT_WINDOW / 2 && before - n < OUTPUT_WINDOW / 2) this.wake();
   }
 
+  /** Posts to the worker, and wakes it if it waits for its orders (a warm or frozen worker: worker/guest-worker.ts awaitOrders). */
   private post(m: ToWorker): void {
     this.worker.postMessage(m);
+    Atomics.add(this.ctrl, CTRL_ORDERS, 1);
+    Atomics.notify(this.ctrl, CTRL_ORDERS);
   }
 
   private onMessage(m: FromWorker): void {

@@ -17,6 +17,10 @@
 //                   word 4  microseconds a THROTTLE interrupt pauses the guest
 //                           at its next safepoint (pre-copy's auto-converge,
 //                           migration/source/throttle.ts)
+//                   word 5  orders counter: bumped (and notified) after every
+//                           message the node posts to a worker, so that a worker
+//                           waiting for its orders (a warm one, a frozen one)
+//                           takes them at once (worker/guest-worker.ts)
 //   CLOCK         five 64-bit words the worker writes with Atomics, in
 //                 microseconds: time its guest spent waiting (sleep, recv,
 //                 send, a full output window, a page fault) in waits that
@@ -55,6 +59,7 @@ export const CTRL_WAKE = 1;
 export const CTRL_FAULT_PAGE = 2;
 export const CTRL_OUTPUT = 3;
 export const CTRL_THROTTLE_US = 4;
+export const CTRL_ORDERS = 5;
 /** Bits of the interrupt word. */
 export const INTERRUPT_FREEZE = 1;
 export const INTERRUPT_HOLD = 2;

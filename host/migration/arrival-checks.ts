@@ -100,12 +100,12 @@ export function checkHandover(m: MessageOf<"migHandover">, c: HandoverContext): 
     throw violation("migHandover.absentFrom", `absent range [${from}, ${to}) is not within the memory [${first}, ${end})`);
   }
   // each absent page once (the destination counts them down to "every page is here")
-  const listed = new Uint8Array(end);
+  const listed = absent.length ? new Uint8Array(end) : null;
   for (let i = 0; i < absent.length; i++) {
     const p = absent[i];
     if (p < first || p >= end) throw violation("migHandover.absent", `page ${p} is outside the memory [${first}, ${end})`);
-    if (listed[p] || (p >= from && p < to)) throw violation("migHandover.absent", `page ${p} is listed absent twice`);
-    listed[p] = 1;
+    if (listed![p] || (p >= from && p < to)) throw violation("migHandover.absent", `page ${p} is listed absent twice`);
+    listed![p] = 1;
   }
   if (!c.postcopy && (absent.length > 0 || to > from)) {
     throw violation("migHandover.absent", "pages absent in a migration without post-copy (its worker cannot fetch them)");

@@ -122,6 +122,8 @@ export class Immigration {
       },
       true,
     ); // fresh: no page arrives before it is ready
+    // post-copy: every page present but those the handover will name absent (marked then, a short range and list)
+    if (ctx.variant === "postcopy") this.presentMap().fill(1);
     const silent = `no message from node ${ctx.link.peer} for ${ARRIVAL_IDLE_MS / 1000} s before the handover`;
     this.idle = setTimeout(() => this.refuse(silent), ARRIVAL_IDLE_MS);
   }
@@ -222,7 +224,6 @@ export class Immigration {
     new Uint8Array(this.memory.buffer).set(m.asyncify, L.asyncStart);
     if (postcopy) {
       const present = this.presentMap();
-      present.fill(1);
       if (range > 0) present.fill(0, m.absentFrom, m.absentTo);
       for (const p of absent) present[p] = 0;
       this.missing = absent.length + Math.max(0, range);

@@ -29,7 +29,7 @@
 // it hands over). Those nested calls never unwind: the runtime has no polls,
 // and __freeze ignores an interrupt while one is under way.
 
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import * as loader from "@assemblyscript/loader";
 import {
   ASYNC_DATA,
@@ -42,6 +42,7 @@ import {
   INTERRUPT_HOLD,
   INTERRUPT_THROTTLE,
   CTRL_THROTTLE_US,
+  CTRL_ORDERS,
   OUTPUT_WINDOW,
   WASM_PAGE,
 } from "../memory/layout.js";
@@ -412,15 +413,40 @@ function call(which: FrozenState["phase"]): number {
   }
 }
 
+/** How often a worker waiting for its orders looks for them even if not woken. */
+const ORDERS_POLL_MS = 50;
+
+/**
+ * Waits for the node's orders in Atomics.wait on the orders word, not in the
+ * event loop: the node posts a message, then bumps and notifies the word
+ * (GuestProcess.post), and the message is taken at once with
+ * receiveMessageOnPort. Through an idle worker's event loop a message took
+ * about a millisecond to arrive, and at a handover that is downtime; a notify
+ * takes tens of microseconds. `handle` says whether to wait for more.
+ */
+function awaitOrders(handle: (m: ToWorker) => boolean): void {
+  for (;;) {
+    const seen = Atomics.load(ctrl, CTRL_ORDERS);
+    const got = receiveMessageOnPort(port);
+    if (got) {
+      if (handle(got.message as ToWorker)) continue;
+      return;
+    }
+    Atomics.wait(ctrl, CTRL_ORDERS, seen, ORDERS_POLL_MS);
+  }
+}
+
+/** A frozen worker: resumed where it is (a cancelled freeze), or stopped (the process moved, or switched variant). */
 function waitForOrders(): void {
-  port.once("message", (m: ToWorker) => {
+  awaitOrders((m) => {
     if (m.t === "stop") {
       port.close();
-      return;
+      return false;
     }
     resumeSleep = frozenSleep;
     raw.asyncify_start_rewind(ASYNC_DATA);
     run();
+    return false;
   });
 }
 
@@ -523,18 +549,23 @@ if (init.restore === null) {
       fail(e);
     }
   }
-  const orders = (m: ToWorker) => {
+  send({ t: "ready" });
+  awaitOrders((m) => {
     if (m.t === "prime") {
+      // run resume's own code once now (the globals set to what they are), so that it is not cold at the handover
+      if (init.restore === "fresh") loadGlobals(saveGlobals());
       send({ t: "primed" });
-      return void port.once("message", orders);
+      return true;
     }
-    if (m.t !== "go") return port.close();
+    if (m.t !== "go") {
+      port.close();
+      return false;
+    }
     try {
       resume(m.state);
     } catch (e) {
       fail(e);
     }
-  };
-  port.once("message", orders);
-  send({ t: "ready" });
+    return false;
+  });
 }
