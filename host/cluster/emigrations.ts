@@ -32,7 +32,16 @@ const PROGRESS_EVERY_MS = 100;
 /** How many ended migrations are remembered, so that a late answer for one is not logged as a stray. */
 const RECENT_ENDED = 64;
 /** The destination's messages to the source of a migration. */
-const FROM_DESTINATION = ["migAccept", "migRefuse", "needModule", "migResumed", "migFault", "migDone", "migSynced", "migInstalled"] as const;
+const FROM_DESTINATION = [
+  "migAccept",
+  "migRefuse",
+  "needModule",
+  "migResumed",
+  "migFault",
+  "migDone",
+  "migSynced",
+  "migInstalled",
+] as const;
 
 /** What a move is asked: the process, the destination node, the options, and who hears its progress. */
 interface MoveRequest {

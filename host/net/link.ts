@@ -198,7 +198,12 @@ export async function connect(url: string, o: ConnectOptions): Promise<Link> {
   const tls = nodeUrl(url).protocol === "wss:";
   let ws: WebSocket;
   try {
-    ws = new WebSocket(url, { maxPayload: maxFrame, handshakeTimeout: HANDSHAKE_MS, generateMask: noMask, ...(tls && o.ca ? { ca: o.ca.pem } : {}) });
+    ws = new WebSocket(url, {
+      maxPayload: maxFrame,
+      handshakeTimeout: HANDSHAKE_MS,
+      generateMask: noMask,
+      ...(tls && o.ca ? { ca: o.ca.pem } : {}),
+    });
   } catch (e) {
     throw new LinkError(`"${url}" is not a node address: ${(e as Error).message}`);
   }

@@ -29,7 +29,7 @@
 // it hands over). Those nested calls never unwind: the runtime has no polls,
 // and __freeze ignores an interrupt while one is under way.
 
-import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import * as loader from "@assemblyscript/loader";
 import {
   ASYNC_DATA,
@@ -39,18 +39,15 @@ import {
   CTRL_OUTPUT,
   CTRL_WAKE,
   INTERRUPT_FREEZE,
-  INTERRUPT_HOLD,
-  INTERRUPT_THROTTLE,
-  CTRL_THROTTLE_US,
-  CTRL_ORDERS,
   OUTPUT_WINDOW,
   WASM_PAGE,
 } from "../memory/layout.js";
-import type { CallOp, FromWorker, FrozenState, GlobalValue, ToWorker, WorkerInit } from "./messages.js";
+import type { CallOp, FromWorker, FrozenState, GlobalValue, WorkerInit } from "./messages.js";
 import { Inbox, type Answer } from "./inbox.js";
 import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
 import { MAX_MESSAGE } from "../messaging/process-mail.js";
 import { epochMs, GuestClock } from "./guest-clock.js";
+import { awaitOrders, held, throttled } from "./waits.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -95,37 +92,6 @@ let ext: loader.ASUtil;
 
 function interrupted(): boolean {
   return nested === 0 && (Atomics.load(ctrl, CTRL_INTERRUPT) & INTERRUPT_FREEZE) !== 0;
-}
-
-/** The node holds the guest (its CPU share): wait at this safepoint until it lets go, or asks for a freeze. */
-function held(): void {
-  const holding = () => (Atomics.load(ctrl, CTRL_INTERRUPT) & (INTERRUPT_HOLD | INTERRUPT_FREEZE)) === INTERRUPT_HOLD;
-  if (!holding()) return;
-  clock.holding(() => {
-    for (;;) {
-      const seen = Atomics.load(ctrl, CTRL_WAKE);
-      if (!holding()) return;
-      Atomics.wait(ctrl, CTRL_WAKE, seen, 1000);
-    }
-  });
-}
-
-/**
- * Pre-copy's auto-converge asked for a pause (migration/source/throttle.ts):
- * wait here for as long as it said, or until a freeze is asked for.
- */
-function throttled(): void {
-  if (!(Atomics.load(ctrl, CTRL_INTERRUPT) & INTERRUPT_THROTTLE)) return;
-  Atomics.and(ctrl, CTRL_INTERRUPT, ~INTERRUPT_THROTTLE);
-  const end = performance.now() + Atomics.load(ctrl, CTRL_THROTTLE_US) / 1000;
-  clock.throttled(() => {
-    for (;;) {
-      const seen = Atomics.load(ctrl, CTRL_WAKE);
-      const left = end - performance.now();
-      if (left <= 0 || Atomics.load(ctrl, CTRL_INTERRUPT) & INTERRUPT_FREEZE) return;
-      Atomics.wait(ctrl, CTRL_WAKE, seen, left);
-    }
-  });
 }
 
 /** When the guest last stopped for a freeze (epoch ms): its last instruction before the unwind. */
@@ -337,8 +303,8 @@ const imports = {
         return;
       }
       if (nested === 0) {
-        held();
-        throttled();
+        held(ctrl, clock);
+        throttled(ctrl, clock);
       }
       if (interrupted()) {
         frozenSleep = null;
@@ -413,32 +379,9 @@ function call(which: FrozenState["phase"]): number {
   }
 }
 
-/** How often a worker waiting for its orders looks for them even if not woken. */
-const ORDERS_POLL_MS = 50;
-
-/**
- * Waits for the node's orders in Atomics.wait on the orders word, not in the
- * event loop: the node posts a message, then bumps and notifies the word
- * (GuestProcess.post), and the message is taken at once with
- * receiveMessageOnPort. Through an idle worker's event loop a message took
- * about a millisecond to arrive, and at a handover that is downtime; a notify
- * takes tens of microseconds. `handle` says whether to wait for more.
- */
-function awaitOrders(handle: (m: ToWorker) => boolean): void {
-  for (;;) {
-    const seen = Atomics.load(ctrl, CTRL_ORDERS);
-    const got = receiveMessageOnPort(port);
-    if (got) {
-      if (handle(got.message as ToWorker)) continue;
-      return;
-    }
-    Atomics.wait(ctrl, CTRL_ORDERS, seen, ORDERS_POLL_MS);
-  }
-}
-
 /** A frozen worker: resumed where it is (a cancelled freeze), or stopped (the process moved, or switched variant). */
 function waitForOrders(): void {
-  awaitOrders((m) => {
+  awaitOrders(ctrl, port, (m) => {
     if (m.t === "stop") {
       port.close();
       return false;
@@ -550,7 +493,7 @@ if (init.restore === null) {
     }
   }
   send({ t: "ready" });
-  awaitOrders((m) => {
+  awaitOrders(ctrl, port, (m) => {
     if (m.t === "prime") {
       // run resume's own code once now (the globals set to what they are), so that it is not cold at the handover
       if (init.restore === "fresh") loadGlobals(saveGlobals());
