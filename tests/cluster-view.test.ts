@@ -108,4 +108,14 @@ describe("cluster view", () => {
       ["A.2", "B", 3],
     ]);
   });
+
+  it("of two entries with as many migrations, the one from the node the process is on wins: one that ended there is not listed running", async () => {
+    const { view, member } = node();
+    const b = member("B");
+    view.departedTo(proc("A.1", "B", 1)); // as A handed it over: running on B
+    const listing = view.processes();
+    const { qid } = b.sentOf("procsQuery")[0];
+    b.deliver({ t: "procsReply", qid, list: [{ ...proc("A.1", "B", 1), state: "exited", code: 0 }] });
+    expect((await listing).map((p) => [p.pid, p.node, p.state])).toEqual([["A.1", "B", "exited"]]);
+  });
 });

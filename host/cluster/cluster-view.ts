@@ -8,8 +8,10 @@
 // between two answers could be missed by both nodes; so a node that hands a
 // process over lists it, as its new node will, for a while after (`departed`,
 // in its own answers too); of two entries for one pid the one with more
-// migrations is the newer, except that a process running here is listed as
-// this node has it (what a member says of it is stale, or false).
+// migrations is the newer, and of two with as many the one from the node it
+// is on (its old node's `departed` entry says "running" after it ended there),
+// except that a process running here is listed as this node has it (what a
+// member says of it is stale, or false).
 //
 // `nodes` is this node and what every member said in its last heartbeat.
 
@@ -70,15 +72,24 @@ export class ClusterView {
   async processes(): Promise<ProcInfo[]> {
     const { answers } = await this.queries.ask((qid) => ({ t: "procsQuery", qid }), QUERY_MS);
     const heard = this.peers.membership.processes(new Set(answers.keys()));
-    const byPid = new Map<string, ProcInfo>();
+    const byPid = new Map<string, { p: ProcInfo; firstHand: boolean }>();
     const local = this.local();
     // a process that runs here is where this node says: a member's word on it is old, or false
     const here = new Set(local.filter((p) => p.node === this.o.name && p.state === "running").map((p) => p.pid));
-    for (const p of [...local, ...heard.filter((p) => !here.has(p.pid)), ...[...answers.values()].flat().filter((p) => !here.has(p.pid))]) {
+    const reports: Array<[string | null, ProcInfo]> = [
+      ...local.map((p): [string, ProcInfo] => [this.o.name, p]),
+      ...[...answers].flatMap(([peer, list]) => list.map((p): [string, ProcInfo] => [peer, p])),
+      ...heard.map((p): [null, ProcInfo] => [null, p]), // a heartbeat's: as old as it is
+    ];
+    for (const [from, p] of reports) {
+      if (here.has(p.pid) && from !== this.o.name) continue;
       const seen = byPid.get(p.pid);
-      if (!seen || p.migrations >= seen.migrations) byPid.set(p.pid, p);
+      const firstHand = from === p.node;
+      if (!seen || p.migrations > seen.p.migrations || (p.migrations === seen.p.migrations && firstHand && !seen.firstHand)) {
+        byPid.set(p.pid, { p, firstHand });
+      }
     }
-    return [...byPid.values()];
+    return [...byPid.values()].map((e) => e.p);
   }
 
   /** Every node: this one, and the members as last heard from. */
