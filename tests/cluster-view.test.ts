@@ -112,10 +112,11 @@ describe("cluster view", () => {
   it("of two entries with as many migrations, the one from the node the process is on wins: one that ended there is not listed running", async () => {
     const { view, member } = node();
     const b = member("B");
-    view.departedTo(proc("A.1", "B", 1)); // as A handed it over: running on B
+    const c = member("C");
     const listing = view.processes();
-    const { qid } = b.sentOf("procsQuery")[0];
-    b.deliver({ t: "procsReply", qid, list: [{ ...proc("A.1", "B", 1), state: "exited", code: 0 }] });
-    expect((await listing).map((p) => [p.pid, p.node, p.state])).toEqual([["A.1", "B", "exited"]]);
+    // C, where the process went and ended, answers first; B, which handed it over, lists it as it went: running on C
+    c.deliver({ t: "procsReply", qid: c.sentOf("procsQuery")[0].qid, list: [{ ...proc("B.1", "C", 1), state: "exited", code: 0 }] });
+    b.deliver({ t: "procsReply", qid: b.sentOf("procsQuery")[0].qid, list: [proc("B.1", "C", 1)] });
+    expect((await listing).map((p) => [p.pid, p.node, p.state])).toEqual([["B.1", "C", "exited"]]);
   });
 });
