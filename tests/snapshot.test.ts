@@ -17,7 +17,8 @@ let bytes: Buffer;
 beforeAll(async () => {
   const g = EXAMPLE_GUESTS.find((x) => x.name === "strings")!;
   const image = await guestImage(g);
-  const p = GuestProcess.start(image, { pid: "A.7", node: "A", args: g.args });
+  // ten times its test-sized work (its 160 ms run ended before a 150 ms freeze on a fast machine): caught mid-run
+  const p = GuestProcess.start(image, { pid: "A.7", node: "A", args: [String(Number(g.args[0]) * 10)] });
   await new Promise((r) => setTimeout(r, 150));
   expect(await p.freeze()).not.toBeNull();
   snap = p.capture(["a line not yet delivered"]);
