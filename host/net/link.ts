@@ -62,6 +62,7 @@ export class Link extends EventEmitter implements MessageLink {
     ws.on("message", (data, isBinary) => this.receive(data as Buffer, isBinary));
     ws.on("close", (code, reason) => {
       this.closed = true;
+      this.written(); // a sender waiting to drain goes on, and finds the link closed
       this.emit("close", code, reason.toString());
     });
     ws.on("error", (e) => this.emit("failure", e));
@@ -76,17 +77,37 @@ export class Link extends EventEmitter implements MessageLink {
   }
 
   send(m: Message): void {
-    if (this.open) this.ws.send(encode(m));
+    if (this.open) this.ws.send(encode(m), this.written);
   }
 
-  /** Waits until the socket's send buffer is below `limit` bytes (or the link closed): backpressure for bulk data. */
-  async drain(limit = DRAIN_BYTES, ms = Infinity): Promise<boolean> {
-    const end = performance.now() + ms;
-    while (this.open && this.ws.bufferedAmount > limit) {
-      if (performance.now() > end) return false;
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    return true;
+  /** Who waits in drain(), for the send buffer to fall to what limit. */
+  private readonly drainers = new Set<{ limit: number; done(drained: boolean): void }>();
+
+  /** A frame went to the socket: wake whoever waits for the buffer to have fallen this far (or the link to have closed). */
+  private readonly written = (): void => {
+    for (const d of this.drainers) if (!this.open || this.ws.bufferedAmount <= d.limit) d.done(true);
+  };
+
+  /**
+   * Waits until the socket's send buffer is at most `limit` bytes (or the
+   * link closed), at most `ms`: backpressure for bulk data. Woken as each
+   * frame is written out (ws's send callback), not by polling; whether it
+   * drained in time.
+   */
+  drain(limit = DRAIN_BYTES, ms = Infinity): Promise<boolean> {
+    if (!this.open || this.ws.bufferedAmount <= limit) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(() => d.done(false), ms) : null;
+      const d = {
+        limit,
+        done: (drained: boolean) => {
+          if (timer) clearTimeout(timer);
+          this.drainers.delete(d);
+          resolve(drained);
+        },
+      };
+      this.drainers.add(d);
+    });
   }
 
   /** Stops reading from the peer (TCP then holds it back), until resume(). */

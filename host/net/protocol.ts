@@ -37,6 +37,8 @@ export { MESSAGES, MESSAGE_TYPES, type Message, type MessageOf, type MessageType
  */
 export const PROTOCOL_VERSION = 7;
 const HEADER = 6;
+/** A bytes field at least this long is decoded as a view into its frame rather than copied. */
+const VIEW_BYTES = 64 * 1024;
 const NUMBER_BYTES = { u32: 4, i32: 4, f64: 8 } as const;
 
 export class ProtocolError extends Error {
@@ -115,7 +117,9 @@ export function decode(data: Uint8Array, maxFrame = Infinity): Message {
     need(len, name);
     const raw = b.subarray(at, at + len);
     at += len;
-    if (field.kind === "bytes") out[name] = new Uint8Array(raw);
+    // a large field (page data) is used where it lies in the frame; a small one gets its own buffer, so that
+    // posting it to a worker (mail) does not carry the whole socket read with it
+    if (field.kind === "bytes") out[name] = len >= VIEW_BYTES ? new Uint8Array(raw.buffer, raw.byteOffset, len) : new Uint8Array(raw);
     else if (field.kind === "str") out[name] = text(raw, type, name);
     else out[name] = shaped(field.shape, text(raw, type, name), type, name);
   }

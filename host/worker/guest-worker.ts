@@ -48,6 +48,7 @@ import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
 import { MAX_MESSAGE } from "../messaging/process-mail.js";
 import { epochMs, GuestClock } from "./guest-clock.js";
 import { awaitOrders, held, throttled } from "./waits.js";
+import { prefault } from "../memory/pages.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -487,7 +488,9 @@ if (init.restore === null) {
   if (init.restore === "fresh") {
     try {
       instantiate();
-      new Uint8Array(memory.buffer).fill(0, layout.base, layout.initialPages * WASM_PAGE);
+      const bytes = new Uint8Array(memory.buffer);
+      bytes.fill(0, layout.base, layout.initialPages * WASM_PAGE);
+      prefault(bytes, layout.initialPages * WASM_PAGE);
     } catch (e) {
       fail(e);
     }
