@@ -2,7 +2,7 @@
 // checked and turned into the benchmark's options; a bad one is a usage error.
 
 import { UsageError } from "../host/errors.js";
-import { STRATEGIES, type Strategy } from "../host/migration/options.js";
+import { REQUESTABLE, type RequestedStrategy } from "../host/migration/options.js";
 import type { BenchOptions } from "./run.js";
 import { BALANCE_MODES, WORKLOAD_NAMES, type BalanceMode } from "./workloads.js";
 import { FORWARDING_MODES, type ForwardingMode } from "../host/cluster/forwarding/forwarding.js";
@@ -70,7 +70,7 @@ export function benchFromFlags(f: BenchFlags): BenchOptions {
   }
   return {
     workloads: list(f.workloads, WORKLOAD_NAMES, "--workloads"),
-    strategies: list(f.strategies, STRATEGIES, "--strategies") as Strategy[],
+    strategies: list(f.strategies, REQUESTABLE, "--strategies") as RequestedStrategy[],
     sizes,
     reps: f.reps ?? (f.quick ? 1 : 3),
     quick: !!f.quick,

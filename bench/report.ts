@@ -33,6 +33,7 @@ export const HEADER = [
   "lost ms",
   "throttle % / ms",
   "kv gap ms",
+  "auto: chose, predicted down/lost ms",
 ];
 
 export function rowCells(x: SuiteRow, r: BenchResult): string[] {
@@ -58,6 +59,7 @@ export function rowCells(x: SuiteRow, r: BenchResult): string[] {
     f0(x.lostMsP50),
     x.throttlePct ? `${x.throttlePct}/${f0(x.throttledMsP50)}` : "-",
     x.longestGapMs === null ? "" : f0(x.longestGapMs),
+    x.auto ? `${x.auto.chose} ${f2(x.auto.predictedDowntimeMs)}/${f0(x.auto.predictedLostMs)}` : "",
   ];
 }
 

@@ -98,6 +98,17 @@ function pauseTargets(at64: SuiteRow[], judge: Judge): Target[] {
     (x) => x.downtimeP50Ms <= 5,
     "no kvstore or gc pre-copy run at 64 MiB in this run",
   );
+  const autos = at64.filter((x) => x.strategy === "auto");
+  const lossy = autos.filter((x) => x.lostMsP50 > 50 || x.failed > 0);
+  out.push({
+    target: "--strategy auto: progress lost p50 <= 50 ms per migration, every workload at 64 MiB (issue 12)",
+    met: autos.length ? lossy.length === 0 : null,
+    detail: !autos.length
+      ? "no auto run at 64 MiB in this run"
+      : lossy.length
+        ? `not met by ${lossy.map((x) => `${x.workload} (${x.auto?.chose ?? "?"}) ${x.lostMsP50.toFixed(0)} ms`).join(", ")}`
+        : `met by all ${autos.length}`,
+  });
   const faulting = at64.filter((x) => x.strategy === "postcopy" && x.faults > 0);
   const lateFaults = faulting.filter((x) => x.faultP50Us > 500 || x.faultP99Us > 2000);
   out.push({

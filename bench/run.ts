@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { cpus, tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import { readSecret } from "../host/net/auth.js";
-import type { Strategy } from "../host/migration/options.js";
+import { STRATEGIES, type RequestedStrategy, type Strategy } from "../host/migration/options.js";
 import { measureOverhead, OVERHEAD_REPS } from "./overhead.js";
 import { measureFreezeLatency, type LatencyRow } from "./freeze-latency.js";
 import { measureFloor } from "./floor.js";
@@ -35,7 +35,7 @@ import type { BalanceMode } from "./workloads.js";
 
 export interface BenchOptions {
   workloads: string[];
-  strategies: Strategy[];
+  strategies: RequestedStrategy[];
   sizes: number[];
   reps: number;
   quick: boolean;
@@ -126,7 +126,12 @@ function report(o: BenchOptions, result: BenchResult, latency: LatencyRow[]): vo
 
 /** `--soak N`: the soak benchmark alone; prints its report, writes <date>-soak.json and latest-soak.md. */
 export async function runSoakBench(o: BenchOptions, log: (s: string) => void): Promise<SoakResult> {
-  const result = await runSoak({ migrations: o.soak!, strategies: o.strategies, sizeMiB: o.sizes[0], log });
+  const result = await runSoak({
+    migrations: o.soak!,
+    strategies: o.strategies.filter((x): x is Strategy => (STRATEGIES as readonly string[]).includes(x)),
+    sizeMiB: o.sizes[0],
+    log,
+  });
   console.log("\n" + soakText(result));
   mkdirSync(o.out, { recursive: true });
   const json = join(o.out, `${result.when.slice(0, 10)}-soak.json`);

@@ -22,7 +22,7 @@ import { Cluster } from "../host/client/cluster.js";
 import { GiB } from "../host/text/size.js";
 import { buildCached } from "../host/build/cache.js";
 import { WORKLOAD_DIR } from "./workloads.js";
-import type { MigrationStats, Strategy } from "../host/migration/options.js";
+import type { MigrationStats, RequestedStrategy } from "../host/migration/options.js";
 import type { NetLink } from "./link.js";
 import { percentile } from "./stats.js";
 
@@ -34,7 +34,7 @@ const BUCKET_MS = 100;
 
 export interface SuiteOptions {
   workloads: string[];
-  strategies: Strategy[];
+  strategies: RequestedStrategy[];
   sizes: number[];
   reps: number;
   settleMs: number;
@@ -52,7 +52,8 @@ export interface Tick {
 export interface MigrationRun {
   workload: string;
   sizeMiB: number;
-  strategy: Strategy;
+  /** what was asked (auto: its choice is in the statistics) */
+  strategy: RequestedStrategy;
   rep: number;
   /** the guest's linear memory when it moved, bytes */
   memoryBytes: number;
@@ -195,7 +196,7 @@ async function measureMigration(
   cluster: Cluster,
   w: Running,
   to: Node,
-  strategy: Strategy,
+  strategy: RequestedStrategy,
   rep: number,
 ): Promise<MigrationRun> {
   if (w.ended) throw new Error(`${w.label} ended: ${w.ended}`);
@@ -271,7 +272,7 @@ export async function runSuite(o: SuiteOptions, secretFile: string | null, secre
 export interface SuiteRow {
   workload: string;
   sizeMiB: number;
-  strategy: Strategy;
+  strategy: RequestedStrategy;
   runs: number;
   failed: number;
   /** the guest's own pause at the handover (one clock: last instruction there, first here) */
@@ -301,6 +302,25 @@ export interface SuiteRow {
   throttledMsP50: number;
   /** kvstore: the longest gap a client saw, over the runs */
   longestGapMs: number | null;
+  /** --strategy auto: what it chose (each choice once), and its predictions (p50) */
+  auto: { chose: string; predictedDowntimeMs: number; predictedLostMs: number } | null;
+}
+
+/** What auto chose in these runs, and what it predicted. */
+function autoOf(runs: MigrationRun[]): SuiteRow["auto"] {
+  const choices = runs.map((r) => r.stats.auto).filter((a) => a !== null);
+  if (!choices.length) return null;
+  return {
+    chose: [...new Set(choices.map((a) => a.chose))].join("/"),
+    predictedDowntimeMs: percentile(
+      choices.map((a) => a.predictedDowntimeMs),
+      50,
+    ),
+    predictedLostMs: percentile(
+      choices.map((a) => a.predictedLostMs),
+      50,
+    ),
+  };
 }
 
 /** p50/p99 per workload, size and strategy over the completed runs. */
@@ -341,6 +361,7 @@ export function summarize(runs: MigrationRun[]): SuiteRow[] {
       throttlePct: ok.length ? Math.max(...ok.map((r) => r.stats.throttlePct)) : 0,
       throttledMsP50: p((r) => r.stats.throttledMs),
       longestGapMs: all[0].workload === "kvstore" && gaps.length ? Math.max(...gaps) : null,
+      auto: autoOf(ok),
     };
   });
 }

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { ERROR_CODES } from "../host/errors.js";
 import { NODE_STATES, PROC_STATES } from "../host/cluster/views.js";
 import { CLAIM_ANSWERS, LOCATIONS, MAIL_OUTCOMES } from "../host/cluster/messaging/outcomes.js";
-import { STRATEGIES } from "../host/migration/options.js";
+import { REQUESTABLE, STRATEGIES } from "../host/migration/options.js";
 import { BALANCE_MODES } from "../host/policy/transfer.js";
 
 const text = fc.string();
@@ -70,6 +70,18 @@ const stats = fc.record({
   from: text,
   to: text,
   strategy,
+  auto: fc.option(
+    fc.record({
+      chose: strategy,
+      reason: text,
+      predictedDowntimeMs: amount,
+      predictedLostMs: amount,
+      memoryBytes: count,
+      dirtyMBps: fc.option(amount, { nil: null }),
+      linkMBps: amount,
+    }),
+    { nil: null },
+  ),
   result: fc.constantFrom("completed" as const, "cancelled" as const, "failed" as const),
   error: fc.option(text, { nil: null }),
   totalMs: amount,
@@ -147,7 +159,7 @@ export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
   "error.code": fc.constantFrom(...ERROR_CODES),
   "migrate.options": fc.record(
     {
-      strategy,
+      strategy: fc.constantFrom(...REQUESTABLE),
       maxDowntimeMs: amount,
       maxRounds: fc.integer({ min: 1, max: 1000 }),
       bandwidthMBps: fc.option(fc.double({ min: 0.001, max: 1e6, noNaN: true }), { nil: null }),

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_MEMORY, DEFAULT_PAGE_SIZE, type BuildOptions } from "../bui
 import { formatSize, parseSize } from "../text/size.js";
 import { readSecret } from "../net/auth.js";
 import { readCa } from "../net/tls.js";
-import { STRATEGIES, type Strategy } from "../migration/options.js";
+import { REQUESTABLE, type RequestedStrategy } from "../migration/options.js";
 import { UsageError } from "../errors.js";
 import type { ClusterAddress } from "../client/cluster.js";
 
@@ -93,7 +93,7 @@ export const toAddress = (f: RemoteFlags): ClusterAddress => ({
 });
 
 /** The --strategy value, checked. */
-export function strategy(s: string): Strategy {
-  if (!STRATEGIES.includes(s as Strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(", ")}`);
-  return s as Strategy;
+export function strategy(s: string): RequestedStrategy {
+  if (!REQUESTABLE.includes(s as RequestedStrategy)) throw new UsageError(`--strategy must be one of ${REQUESTABLE.join(", ")}`);
+  return s as RequestedStrategy;
 }

@@ -29,6 +29,9 @@ import { OnceLog } from "./once-log.js";
 export const SETTLE_WAIT_MS = 30_000;
 /** At most one progress report per this many ms to the client. */
 const PROGRESS_EVERY_MS = 100;
+/** A migration that sent less measured its latency more than the link's rate. */
+const RATE_BYTES = 8 * 1024 * 1024;
+const RATES = 256;
 /** How many ended migrations are remembered, so that a late answer for one is not logged as a stray. */
 const RECENT_ENDED = 64;
 /** The destination's messages to the source of a migration. */
@@ -67,6 +70,8 @@ export class Emigrations {
   /** the last migrations that ended (a late answer for one of them is no stray) */
   private readonly ended: number[] = [];
   private readonly strays: OnceLog;
+  /** what the last migration to each node that sent at least RATE_BYTES achieved, MB/s (--strategy auto's link rate) */
+  private readonly rates = new Map<string, number>();
 
   constructor(
     private readonly node: string,
@@ -161,6 +166,7 @@ export class Emigrations {
       this.post.stayed(proc.info.pid); // not handed over: what waited for it is its own again
     }
     const { pid } = proc.info;
+    if (stats.result === "completed" && stats.bytesSent >= RATE_BYTES) this.rememberRate(r.to, stats.mbps);
     if (stats.result === "completed") {
       this.event(
         `process ${pid} left for ${r.to} (${stats.strategy}, downtime ${stats.downtimeMs.toFixed(2)} ms, ${formatSize(stats.bytesSent)} sent)`,
@@ -169,6 +175,13 @@ export class Emigrations {
       this.event(`migration of ${pid} to ${r.to} ${stats.result}: ${stats.error}`);
     }
     return stats;
+  }
+
+  /** The link rate to `to` as its last large migration found it (at most RATES nodes remembered, the oldest forgotten). */
+  private rememberRate(to: string, mbps: number): void {
+    this.rates.delete(to);
+    this.rates.set(to, mbps);
+    if (this.rates.size > RATES) this.rates.delete(this.rates.keys().next().value!);
   }
 
   /** What the migration of a process of this node is given (migration/source/emigration.ts). */
@@ -209,6 +222,7 @@ export class Emigrations {
         m.progress(p);
       },
       cancelled: () => proc.migrating?.cancel === true,
+      linkMBps: this.rates.get(m.to),
       corruptBatch: Number(process.env.MIGRANT_TEST_CORRUPT_BATCH) || undefined,
     };
   }

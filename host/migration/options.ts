@@ -6,9 +6,12 @@ import { amount, array, boolean, count, nullable, number, object, oneOf, optiona
 
 export const STRATEGIES = ["freeze", "precopy", "postcopy", "hybrid"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
+/** What a migration may be asked for: a strategy, or `auto` (the source chooses one: migration/source/auto.ts). */
+export const REQUESTABLE = [...STRATEGIES, "auto"] as const;
+export type RequestedStrategy = (typeof REQUESTABLE)[number];
 
 export interface MigrationOptions {
-  strategy: Strategy;
+  strategy: RequestedStrategy;
   /** pre-copy stops its rounds when what is left fits this at the measured bandwidth */
   maxDowntimeMs: number;
   maxRounds: number;
@@ -37,11 +40,26 @@ export function withDefaults(asked: Partial<MigrationOptions>): MigrationOptions
 
 export type MigrationResult = "completed" | "cancelled" | "failed";
 
+/** What `--strategy auto` chose, why, and what it predicted (the statistics then say what happened). */
+export interface AutoChoice {
+  chose: Strategy;
+  reason: string;
+  predictedDowntimeMs: number;
+  predictedLostMs: number;
+  /** what it measured: the guest's non-zero memory, its dirty rate, and the link rate it assumed */
+  memoryBytes: number;
+  dirtyMBps: number | null;
+  linkMBps: number;
+}
+
 export interface MigrationStats {
   pid: string;
   from: string;
   to: string;
+  /** the strategy that ran (with auto: the one chosen) */
   strategy: Strategy;
+  /** --strategy auto: its choice; null when a strategy was asked for */
+  auto: AutoChoice | null;
   result: MigrationResult;
   error: string | null;
   totalMs: number;
@@ -92,7 +110,7 @@ export interface Progress {
 }
 
 export const MIGRATION_REQUEST: Shape<Partial<MigrationOptions>> = object({
-  strategy: optional(oneOf(STRATEGIES)),
+  strategy: optional(oneOf(REQUESTABLE)),
   maxDowntimeMs: optional(amount),
   maxRounds: optional(number({ int: true, min: 1 })),
   bandwidthMBps: optional(nullable(number({ above: 0 }))),
@@ -105,6 +123,17 @@ export const MIGRATION_STATS: Shape<MigrationStats> = object({
   from: string,
   to: string,
   strategy: oneOf(STRATEGIES),
+  auto: nullable(
+    object({
+      chose: oneOf(STRATEGIES),
+      reason: string,
+      predictedDowntimeMs: amount,
+      predictedLostMs: amount,
+      memoryBytes: count,
+      dirtyMBps: nullable(amount),
+      linkMBps: amount,
+    }),
+  ),
   result: oneOf(["completed", "cancelled", "failed"] as const),
   error: nullable(string),
   totalMs: amount,

@@ -3,7 +3,7 @@
 // brings in the compiler toolchain.
 
 import type { Command } from "commander";
-import { STRATEGIES } from "../../migration/options.js";
+import { REQUESTABLE } from "../../migration/options.js";
 import { FORWARDING_MODES } from "../../cluster/forwarding/forwarding.js";
 import { count, millis } from "../flags.js";
 import { BALANCE_MODES, DEFAULT_RESULTS, WORKLOAD_NAMES } from "../../../bench/workloads.js";
@@ -17,7 +17,7 @@ export function benchCommand(p: Command): void {
     )
     .option("--quick", "a few minutes: 64 MiB only, one run each (overhead: 5 interleaved repetitions, as always)")
     .option("--workloads <list>", `comma-separated, of ${WORKLOAD_NAMES.join(",")} (default: all)`)
-    .option("--strategies <list>", `comma-separated, of ${STRATEGIES.join(",")} (default: all)`)
+    .option("--strategies <list>", `comma-separated, of ${REQUESTABLE.join(",")} (default: all)`)
     .option("--sizes <list>", "memory sizes in MiB, comma-separated, each 1..1000 (default 16,64,256,1000; --quick: 64)")
     .option("--reps <n>", "migrations per workload, size and strategy (default 3; --quick: 1)", count("--reps", 1))
     .option("--link [rate]", "run the nodes in two network namespaces joined by a veth capped at this rate (tc tbf; needs root)")

@@ -3,7 +3,7 @@
 
 import type { Command } from "commander";
 import { Cluster } from "../../client/cluster.js";
-import { STRATEGIES } from "../../migration/options.js";
+import { REQUESTABLE } from "../../migration/options.js";
 import { stdio } from "../console.js";
 import { remoteFlags, strategy, toAddress, type RemoteFlags } from "../flags.js";
 
@@ -13,7 +13,7 @@ export function drainCommand(p: Command): void {
       .command("drain")
       .description("move every process off a node (each to the other node with the most CPU to spare)")
       .argument("<name>", "the node to empty")
-      .option("--strategy <s>", `${STRATEGIES.join(" | ")}`, "precopy")
+      .option("--strategy <s>", `${REQUESTABLE.join(" | ")}`, "precopy")
       .option("--json", "print the statistics of every migration as one JSON array"),
   ).action(async (name: string, f: RemoteFlags & { strategy: string; json?: boolean }) => {
     const options = { strategy: strategy(f.strategy) };

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { Cluster } from "../../client/cluster.js";
-import { STRATEGIES, type MigrationOptions, type MigrationStats, type Progress } from "../../migration/options.js";
+import { REQUESTABLE, type MigrationOptions, type MigrationStats, type Progress } from "../../migration/options.js";
 import { formatSize } from "../../text/size.js";
 import { stdio } from "../console.js";
 import { count, millis, positive, remoteFlags, strategy, toAddress, type RemoteFlags } from "../flags.js";
@@ -29,7 +29,7 @@ export function migrateCommand(p: Command): void {
       .description("move a running process to another node, live")
       .argument("[pid]", "the process to move")
       .option("--to <name>", "the destination node")
-      .option("--strategy <s>", `${STRATEGIES.join(" | ")}`, "precopy")
+      .option("--strategy <s>", `${REQUESTABLE.join(" | ")} (auto: chosen for the process, saying why)`, "precopy")
       .option("--max-downtime <ms>", "pre-copy: stop the rounds when what is left fits this", millis)
       .option("--max-rounds <n>", "pre-copy: at most this many rounds", count("--max-rounds", 1))
       .option("--bandwidth <MBps>", "cap the page stream at this many megabytes per second", positive("--bandwidth"))
@@ -91,7 +91,12 @@ function describe(s: MigrationStats): string {
   const rows: Array<[string, string]> = [
     ["process", `${s.pid}: ${s.from} -> ${s.to}`],
     ["result", s.result + (s.error ? `: ${s.error}` : "")],
-    ["strategy", s.strategy],
+    ["strategy", s.auto ? `${s.strategy}, chosen by auto: ${s.auto.reason}` : s.strategy],
+    ...(s.auto
+      ? ([["auto predicted", `downtime ${ms(s.auto.predictedDowntimeMs)}, progress lost ${ms(s.auto.predictedLostMs)}`]] as Array<
+          [string, string]
+        >)
+      : []),
     ["total time", ms(s.totalMs)],
     ["setup", ms(s.setupMs)],
     ["downtime", `${ms(s.downtimeMs)} (the guest's; ${ms(s.handoverMs)} as the source saw it)`],

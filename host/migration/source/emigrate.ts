@@ -14,6 +14,7 @@
 //             then serve the destination's faults and push the rest.
 //   hybrid    pre-copy rounds, then freeze and hand over with the pages still
 //             dirty absent, served as in post-copy.
+//   auto      one of these, chosen for this process first (auto.ts).
 //
 // Every batch carries a CRC-32 (batch.ts); the destination aborts on a
 // mismatch. Anything that fails before the handover is rolled back: the
@@ -27,6 +28,7 @@ import { servePostCopy } from "./postcopy.js";
 import { rollback } from "./rollback.js";
 import { preCopyRounds } from "./rounds.js";
 import { setup } from "./setup.js";
+import { chooseStrategy, DEFAULT_LINK_MBPS } from "./auto.js";
 import { switchToTracking, takeDirty } from "./tracking.js";
 
 export { MigrationFailed, type EmigrationContext } from "./emigration.js";
@@ -63,10 +65,11 @@ const STRATEGY: Record<Strategy, (m: Emigration) => Promise<number[]>> = {
 export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> {
   const m = new Emigration(ctx);
   try {
+    const strategy = ctx.options.strategy === "auto" ? await chooseStrategy(m, ctx.linkMBps ?? DEFAULT_LINK_MBPS) : ctx.options.strategy;
     await setup(m);
-    const absent = await STRATEGY[ctx.options.strategy](m);
+    const absent = await STRATEGY[strategy](m);
     // post-copy's destination (hybrid's too, even with nothing absent) ends with migDone, once back in plain
-    if (ctx.options.strategy === "postcopy" || ctx.options.strategy === "hybrid") await servePostCopy(m, absent);
+    if (strategy === "postcopy" || strategy === "hybrid") await servePostCopy(m, absent);
   } catch (e) {
     await rollback(m, e);
   }

@@ -69,6 +69,8 @@ export interface EmigrationContext {
     travelling(cursor: MailCursor): MailState;
   };
   progress(p: Progress): void;
+  /** what the last migration from this node to the destination achieved, MB/s (auto's link rate), if any */
+  linkMBps?: number;
   cancelled(): boolean;
   /** test hook: corrupt the data of this batch (1-based) after its checksum */
   corruptBatch?: number;
@@ -98,7 +100,8 @@ export class Emigration {
       pid: ctx.pid,
       from: ctx.from,
       to: ctx.to,
-      strategy: ctx.options.strategy,
+      strategy: ctx.options.strategy === "auto" ? "precopy" : ctx.options.strategy, // auto: until it has chosen
+      auto: null,
       result: "completed",
       error: null,
       totalMs: 0,
