@@ -105,6 +105,7 @@ export class GuestProcess {
     module: WebAssembly.Module,
     readonly variant: Variant | null,
     restore: "later" | "fresh" | null,
+    emptyData = false,
   ) {
     const channel = new MessageChannel();
     this.inbox = channel.port1;
@@ -117,6 +118,7 @@ export class GuestProcess {
       node: opts.node,
       args: opts.args,
       restore,
+      emptyData,
       inbox: channel.port2,
     };
     this.pid = opts.pid;
@@ -170,7 +172,8 @@ export class GuestProcess {
    */
   static prepare(image: Image, memory: WebAssembly.Memory, opts: ProcessOptions, fresh = false): GuestProcess {
     const variant = opts.variant ?? PRIMARY;
-    return new GuestProcess(image, image.layout, memory, opts, image.module(variant), variant, fresh ? "fresh" : "later");
+    const empty = image.resumingModule(variant);
+    return new GuestProcess(image, image.layout, memory, opts, empty ?? image.module(variant), variant, fresh ? "fresh" : "later", !!empty);
   }
 
   /** Resumes a prepared process from its frozen state (its memory must be complete, or post-copy present-mapped). */

@@ -70,7 +70,7 @@ export class Emigrations {
   /** the last migrations that ended (a late answer for one of them is no stray) */
   private readonly ended: number[] = [];
   private readonly strays: OnceLog;
-  /** what the last migration to each node that sent at least RATE_BYTES achieved, MB/s (--strategy auto's link rate) */
+  /** what the last freeze or pre-copy to each node that sent at least RATE_BYTES achieved, MB/s (--strategy auto's link rate) */
   private readonly rates = new Map<string, number>();
 
   constructor(
@@ -166,7 +166,9 @@ export class Emigrations {
       this.post.stayed(proc.info.pid); // not handed over: what waited for it is its own again
     }
     const { pid } = proc.info;
-    if (stats.result === "completed" && stats.bytesSent >= RATE_BYTES) this.rememberRate(r.to, stats.mbps);
+    // a stream's rate (post-copy's push goes slower on purpose: its window)
+    const streamed = stats.strategy === "freeze" || stats.strategy === "precopy";
+    if (stats.result === "completed" && streamed && stats.bytesSent >= RATE_BYTES) this.rememberRate(r.to, stats.mbps);
     if (stats.result === "completed") {
       this.event(
         `process ${pid} left for ${r.to} (${stats.strategy}, downtime ${stats.downtimeMs.toFixed(2)} ms, ${formatSize(stats.bytesSent)} sent)`,

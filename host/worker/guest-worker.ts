@@ -447,13 +447,14 @@ function instantiate(): void {
 }
 
 /**
- * Resumes a frozen process whose memory the node has already filled.
- * Instantiating applies the module's data segments to the memory, which would
- * overwrite restored static data (object headers the collector has since
- * changed): the initial region is kept aside and put back.
+ * Resumes a frozen process whose memory the node has already filled. A warm
+ * worker has instantiated already (below) unless its module has data segments
+ * to apply (no emptyData: Image.resumingModule could not empty them); then
+ * instantiating now would overwrite restored static data (object headers the
+ * collector has since changed), so the initial region is kept aside and put back.
  */
 function resume(state: FrozenState): void {
-  if (init.restore !== "fresh") {
+  if (!raw) {
     const bytes = new Uint8Array(memory.buffer);
     const kept = bytes.slice(layout.base, layout.initialPages * WASM_PAGE);
     instantiate();
@@ -484,13 +485,16 @@ if (init.restore === null) {
     fail(e);
   }
 } else {
-  // a warm worker: loaded, module compiled, waiting for the state to resume
-  if (init.restore === "fresh") {
+  // a warm worker: loaded, module compiled, waiting for the state to resume. It instantiates now if that
+  // writes nothing to memory (emptyData), or the memory is fresh (what the data segments wrote is cleared)
+  if (init.emptyData || init.restore === "fresh") {
     try {
       instantiate();
-      const bytes = new Uint8Array(memory.buffer);
-      bytes.fill(0, layout.base, layout.initialPages * WASM_PAGE);
-      prefault(bytes, layout.initialPages * WASM_PAGE);
+      if (init.restore === "fresh") {
+        const bytes = new Uint8Array(memory.buffer);
+        if (!init.emptyData) bytes.fill(0, layout.base, layout.initialPages * WASM_PAGE);
+        prefault(bytes, layout.base);
+      }
     } catch (e) {
       fail(e);
     }
@@ -499,7 +503,7 @@ if (init.restore === null) {
   awaitOrders(ctrl, port, (m) => {
     if (m.t === "prime") {
       // run resume's own code once now (the globals set to what they are), so that it is not cold at the handover
-      if (init.restore === "fresh") loadGlobals(saveGlobals());
+      if (raw) loadGlobals(saveGlobals());
       send({ t: "primed" });
       return true;
     }

@@ -82,6 +82,12 @@ export interface WorkerInit {
    * that only the pages that arrive count), and `go` costs no instantiation.
    */
   restore: "later" | "fresh" | null;
+  /**
+   * The module's active data segments are empty (Image.resumingModule):
+   * instantiating it writes nothing to memory, so a warm worker instantiates
+   * at once, whatever its memory holds, and `go` costs no instantiation.
+   */
+  emptyData: boolean;
   /** the node's side of the process's messages: ToInbox arrives here, read synchronously while the guest waits */
   inbox: MessagePort;
 }
