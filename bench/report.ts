@@ -43,7 +43,7 @@ export function rowCells(x: SuiteRow, r: BenchResult): string[] {
     x.strategy,
     x.failed ? `${x.runs - x.failed}/${x.runs}` : String(x.runs),
     f2(x.downtimeP50Ms),
-    f2(x.downtimeP99Ms),
+    x.runs - x.failed > 1 ? f2(x.downtimeP99Ms) : "1 run", // a p99 of one run is that run: say so
     f0(x.downtimeP50Ms / (r.floor.rttP50Us / 1000)),
     f2(x.handoverP50Ms),
     f2(x.switchPauseP50Ms),

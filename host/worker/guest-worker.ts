@@ -42,13 +42,14 @@ import {
   OUTPUT_WINDOW,
   WASM_PAGE,
 } from "../memory/layout.js";
-import type { CallOp, FromWorker, FrozenState, GlobalValue, WorkerInit } from "./messages.js";
+import type { CallOp, FromWorker, FrozenState, WorkerInit } from "./messages.js";
 import { Inbox, type Answer } from "./inbox.js";
 import { describeTrap, GuestAbort, GuestExit } from "./traps.js";
 import { MAX_MESSAGE } from "../messaging/process-mail.js";
 import { epochMs, GuestClock } from "./guest-clock.js";
 import { awaitOrders, held, throttled } from "./waits.js";
 import { prefault } from "../memory/pages.js";
+import { loadGlobals, saveGlobals } from "./globals.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -316,24 +317,6 @@ const imports = {
   },
 };
 
-function saveGlobals(): Record<string, GlobalValue> {
-  const out: Record<string, GlobalValue> = {};
-  for (const g of layout.globals) {
-    const v = (raw[g.export] as WebAssembly.Global).value;
-    // i64 as a decimal string; a float JSON cannot carry (NaN, +-Infinity, -0) as its name
-    out[g.export] = typeof v === "bigint" || !Number.isFinite(v) ? String(v) : Object.is(v, -0) ? "-0" : v;
-  }
-  return out;
-}
-
-function loadGlobals(values: Record<string, GlobalValue>): void {
-  for (const g of layout.globals) {
-    const v = values[g.export];
-    if (v === undefined) throw new Error(`snapshot lacks global ${g.export}`);
-    (raw[g.export] as WebAssembly.Global).value = g.type === "i64" ? BigInt(v) : Number(v);
-  }
-}
-
 /**
  * After the export returned while unwinding: check the buffer, stop the
  * unwind. Returns false if the freeze could not be completed (overflow).
@@ -411,7 +394,7 @@ function run(): void {
           at: stoppedAt,
           state: {
             phase,
-            globals: saveGlobals(),
+            globals: saveGlobals(raw, layout.globals),
             asyncUsed: asyncData[0] - layout.asyncStart,
             sleepRemaining: frozenSleep,
             mail: { ...inbox.cursor },
@@ -447,11 +430,10 @@ function instantiate(): void {
 }
 
 /**
- * Resumes a frozen process whose memory the node has already filled. A warm
- * worker has instantiated already (below) unless its module has data segments
- * to apply (no emptyData: Image.resumingModule could not empty them); then
- * instantiating now would overwrite restored static data (object headers the
- * collector has since changed), so the initial region is kept aside and put back.
+ * Resumes a frozen process whose memory the node has filled. A warm worker has
+ * instantiated (below) unless its module has data segments to apply (no
+ * emptyData); instantiating now would overwrite restored static data, so the
+ * initial region is kept aside and put back.
  */
 function resume(state: FrozenState): void {
   if (!raw) {
@@ -464,7 +446,7 @@ function resume(state: FrozenState): void {
   phase = state.phase;
   resumeSleep = state.sleepRemaining;
   inbox.cursor = { ...state.mail };
-  loadGlobals(state.globals);
+  loadGlobals(raw, layout.globals, state.globals);
   asyncData[0] = layout.asyncStart + state.asyncUsed;
   asyncData[1] = layout.asyncEnd;
   send({ t: "resumed", at: epochMs() });
@@ -503,7 +485,7 @@ if (init.restore === null) {
   awaitOrders(ctrl, port, (m) => {
     if (m.t === "prime") {
       // run resume's own code once now (the globals set to what they are), so that it is not cold at the handover
-      if (raw) loadGlobals(saveGlobals());
+      if (raw) loadGlobals(raw, layout.globals, saveGlobals(raw, layout.globals));
       send({ t: "primed" });
       return true;
     }
