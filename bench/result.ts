@@ -80,6 +80,18 @@ export function judgeTargets(r: BenchResult): Target[] {
   return out;
 }
 
+const otherPause = (x: SuiteRow) => Math.max(x.switchPauseP50Ms, x.switchBackPauseP50Ms);
+
+/** A target met when no row is `bad`; its detail names the bad ones as `show` says. */
+function rowsTarget(target: string, rows: SuiteRow[], bad: (x: SuiteRow) => boolean, show: (x: SuiteRow) => string, none: string): Target {
+  const failing = rows.filter(bad);
+  return {
+    target,
+    met: rows.length ? failing.length === 0 : null,
+    detail: !rows.length ? none : failing.length ? `not met by ${failing.map(show).join(", ")}` : `met by all ${rows.length}`,
+  };
+}
+
 type Judge = (target: string, rows: SuiteRow[], ok: (x: SuiteRow) => boolean, none: string) => unknown;
 
 /** Issue 12's targets on the pauses a guest sees, at 64 MiB. */
@@ -98,40 +110,28 @@ function pauseTargets(at64: SuiteRow[], judge: Judge): Target[] {
     (x) => x.downtimeP50Ms <= 5,
     "no kvstore or gc pre-copy run at 64 MiB in this run",
   );
-  const autos = at64.filter((x) => x.strategy === "auto");
-  const lossy = autos.filter((x) => x.lostMsP50 > 50 || x.failed > 0);
-  out.push({
-    target: "--strategy auto: progress lost p50 <= 50 ms per migration, every workload at 64 MiB (issue 12)",
-    met: autos.length ? lossy.length === 0 : null,
-    detail: !autos.length
-      ? "no auto run at 64 MiB in this run"
-      : lossy.length
-        ? `not met by ${lossy.map((x) => `${x.workload} (${x.auto?.chose ?? "?"}) ${x.lostMsP50.toFixed(0)} ms`).join(", ")}`
-        : `met by all ${autos.length}`,
-  });
-  const faulting = at64.filter((x) => x.strategy === "postcopy" && x.faults > 0);
-  const lateFaults = faulting.filter((x) => x.faultP50Us > 500 || x.faultP99Us > 2000);
-  out.push({
-    target: "post-copy fault latency p50 <= 0.5 ms and p99 <= 2 ms while the push runs, at 64 MiB (issue 12)",
-    met: faulting.length ? lateFaults.length === 0 : null,
-    detail: !faulting.length
-      ? "no post-copy run with faults at 64 MiB in this run"
-      : lateFaults.length
-        ? `not met by ${lateFaults.map((x) => `${x.workload} ${(x.faultP50Us / 1000).toFixed(2)}/${(x.faultP99Us / 1000).toFixed(2)} ms`).join(", ")}`
-        : `met by all ${faulting.length}`,
-  });
-  const otherPause = (x: SuiteRow) => Math.max(x.switchPauseP50Ms, x.switchBackPauseP50Ms);
-  const pauseList = (rows: SuiteRow[]) => rows.map((x) => `${x.workload} ${x.strategy} ${otherPause(x).toFixed(2)} ms`).join(", ");
-  const paused = at64.filter((x) => x.strategy !== "freeze");
-  const slow = paused.filter((x) => otherPause(x) > 1);
-  out.push({
-    target: "every other pause (the switch to tracking, the switch back) p50 <= 1 ms at 64 MiB (issue 12)",
-    met: paused.length ? slow.length === 0 : null,
-    detail: !paused.length
-      ? "no live migration at 64 MiB in this run"
-      : slow.length
-        ? `not met by ${pauseList(slow)}`
-        : `met by all ${paused.length}`,
-  });
+  out.push(
+    rowsTarget(
+      "--strategy auto: progress lost p50 <= 50 ms per migration, every workload at 64 MiB (issue 12)",
+      at64.filter((x) => x.strategy === "auto"),
+      (x) => x.lostMsP50 > 50 || x.failed > 0,
+      (x) => `${x.workload} (${x.auto?.chose ?? "?"}) ${x.lostMsP50.toFixed(0)} ms`,
+      "no auto run at 64 MiB in this run",
+    ),
+    rowsTarget(
+      "post-copy fault latency p50 <= 0.5 ms and p99 <= 2 ms while the push runs, at 64 MiB (issue 12)",
+      at64.filter((x) => x.strategy === "postcopy" && x.faults > 0),
+      (x) => x.faultP50Us > 500 || x.faultP99Us > 2000,
+      (x) => `${x.workload} ${(x.faultP50Us / 1000).toFixed(2)}/${(x.faultP99Us / 1000).toFixed(2)} ms`,
+      "no post-copy run with faults at 64 MiB in this run",
+    ),
+    rowsTarget(
+      "every other pause (the switch to tracking, the switch back) p50 <= 1 ms at 64 MiB (issue 12)",
+      at64.filter((x) => x.strategy !== "freeze"),
+      (x) => otherPause(x) > 1,
+      (x) => `${x.workload} ${x.strategy} ${otherPause(x).toFixed(2)} ms`,
+      "no live migration at 64 MiB in this run",
+    ),
+  );
   return out;
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { choose, FREEZE_UP_TO_MS, type Figures } from "../host/migration/source/auto.js";
 import type { AutoChoice, MigrationStats } from "../host/migration/options.js";
 import { EXAMPLE_GUESTS, WORKLOADS, guestBytes, guestImage, runToEnd, type Guest } from "./guests.js";
-import { background, migrant, startNode, type RunningNode } from "./processes.js";
+import { background, migrant, startPair, type RunningNode } from "./processes.js";
 
 const MB = 1e6;
 const figures = (f: Partial<Figures>): Figures => ({ memoryBytes: 64 * MB, dirtyMBps: null, linkMBps: 500, maxDowntimeMs: 2, ...f });
@@ -44,17 +44,11 @@ describe("auto's choice", () => {
 });
 
 describe("auto between two nodes", () => {
-  let A: RunningNode, B: RunningNode;
+  let A: RunningNode, stop: () => void;
   const dir = mkdtempSync(join(tmpdir(), "migrant-auto-"));
   const at = (n: RunningNode) => ({ MIGRANT_NODE: n.url });
-  beforeAll(async () => {
-    A = await startNode("A", ["--heartbeat", "200"]);
-    B = await startNode("B", ["--heartbeat", "200", "--join", A.url]);
-  });
-  afterAll(() => {
-    A?.child.kill("SIGKILL");
-    B?.child.kill("SIGKILL");
-  });
+  beforeAll(async () => ({ A, stop } = await startPair()));
+  afterAll(() => stop?.());
 
   /** Moves a guest with auto mid-run; `key` picks the lines that must equal an unmigrated run's. */
   async function autoMove(g: Guest, args: string[], key: (lines: string[]) => string[]) {

@@ -144,3 +144,10 @@ export function rssOf(pid: number): number {
   if (!Number.isFinite(mib)) throw new Error(`no VmRSS for process ${pid}`);
   return mib * 1024 * 1024;
 }
+
+/** Two nodes, A and B joined to it, beating every 200 ms; `stop` kills both. */
+export async function startPair(): Promise<{ A: RunningNode; B: RunningNode; stop(): void }> {
+  const A = await startNode("A", ["--heartbeat", "200"]);
+  const B = await startNode("B", ["--heartbeat", "200", "--join", A.url]);
+  return { A, B, stop: () => [A, B].forEach((n) => n.child.kill("SIGKILL")) };
+}

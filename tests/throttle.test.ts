@@ -13,7 +13,7 @@ import { readClock } from "../host/worker/guest-clock.js";
 import { Beat } from "../host/migration/source/metronome.js";
 import type { MigrationStats } from "../host/migration/options.js";
 import { WORKLOADS, guestBytes, guestImage, runToEnd } from "./guests.js";
-import { background, eventually, migrant, startNode, type RunningNode } from "./processes.js";
+import { background, eventually, migrant, startPair, type RunningNode } from "./processes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const kvstore = WORKLOADS.find((w) => w.name === "kvstore")!;
@@ -77,16 +77,10 @@ describe("the throttle's pause", () => {
 });
 
 describe("auto-converge between two nodes", () => {
-  let A: RunningNode, B: RunningNode;
+  let A: RunningNode, stop: () => void;
   const at = (n: RunningNode) => ({ MIGRANT_NODE: n.url });
-  beforeAll(async () => {
-    A = await startNode("A", ["--heartbeat", "200"]);
-    B = await startNode("B", ["--heartbeat", "200", "--join", A.url]);
-  });
-  afterAll(() => {
-    A?.child.kill("SIGKILL");
-    B?.child.kill("SIGKILL");
-  });
+  beforeAll(async () => ({ A, stop } = await startPair()));
+  afterAll(() => stop?.());
 
   async function migrate(pid: string, to: string, extra: string[] = []): Promise<MigrationStats> {
     const r = await migrant(["migrate", pid, "--to", to, "--strategy", "precopy", "--json", ...extra], at(A));
