@@ -363,18 +363,24 @@ function call(which: FrozenState["phase"]): number {
   }
 }
 
-/** A frozen worker: resumed where it is (a cancelled freeze), or stopped (the process moved, or switched variant). */
-function waitForOrders(): void {
+/**
+ * A frozen worker: told to go on where it is (a cancelled freeze: true, the
+ * rewind begun, and run() calls the export again, so that the stack does not
+ * grow with every cancel), or to stop (the process moved, or switched variant).
+ */
+function waitForOrders(): boolean {
+  let stop = false;
   awaitOrders(ctrl, port, (m) => {
-    if (m.t === "stop") {
-      port.close();
-      return false;
-    }
-    resumeSleep = frozenSleep;
-    raw.asyncify_start_rewind(ASYNC_DATA);
-    run();
-    return false;
+    stop = m.t === "stop";
+    return false; // one order ends the wait
   });
+  if (stop) {
+    port.close();
+    return false;
+  }
+  resumeSleep = frozenSleep;
+  raw.asyncify_start_rewind(ASYNC_DATA);
+  return true;
 }
 
 function run(): void {
@@ -400,7 +406,7 @@ function run(): void {
             mail: { ...inbox.cursor },
           },
         });
-        waitForOrders();
+        if (waitForOrders()) continue;
         return;
       }
       if (phase === "start") {
