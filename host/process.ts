@@ -20,8 +20,6 @@ import {
   CTRL_WAKE,
   INTERRUPT_FREEZE,
   INTERRUPT_HOLD,
-  INTERRUPT_THROTTLE,
-  CTRL_THROTTLE_US,
   CTRL_ORDERS,
   OUTPUT_WINDOW,
   type Layout,
@@ -34,6 +32,7 @@ import { WORKER_SCRIPT } from "./paths.js";
 import { reportBug } from "./bug.js";
 import { ProcessMail, type MailState } from "./messaging/process-mail.js";
 import { reclaimSoon } from "./memory/reclaim.js";
+import { askPause } from "./worker/waits.js";
 
 export interface ProcessOptions {
   pid: string;
@@ -365,9 +364,7 @@ export class GuestProcess {
    * auto-converge; 0: no pause pending). A freeze ends the pause at once.
    */
   throttle(us: number): void {
-    Atomics.store(this.ctrl, CTRL_THROTTLE_US, Math.max(0, Math.round(us)));
-    if (us > 0) Atomics.or(this.ctrl, CTRL_INTERRUPT, INTERRUPT_THROTTLE);
-    else Atomics.and(this.ctrl, CTRL_INTERRUPT, ~INTERRUPT_THROTTLE);
+    askPause(this.ctrl, us);
   }
 
   /** Wakes a guest waiting for a page (after installPage(..., false)). */

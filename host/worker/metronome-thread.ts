@@ -17,7 +17,8 @@
 // missed between the two.
 
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
-import { CTRL, CTRL_INTERRUPT, CTRL_THROTTLE_US, INTERRUPT_THROTTLE } from "../memory/layout.js";
+import { CTRL } from "../memory/layout.js";
+import { askPause } from "./waits.js";
 
 export type MetronomeMessage =
   { t: "set"; id: number; memory: SharedArrayBuffer; periodMs: number; pauseUs: number } | { t: "clear"; id: number };
@@ -47,8 +48,7 @@ for (;;) {
   let next = Infinity;
   for (const b of beats.values()) {
     if (now >= b.due) {
-      Atomics.store(b.ctrl, CTRL_THROTTLE_US, b.pauseUs);
-      Atomics.or(b.ctrl, CTRL_INTERRUPT, INTERRUPT_THROTTLE);
+      askPause(b.ctrl, b.pauseUs);
       b.due = Math.max(b.due + b.periodMs, now);
     }
     next = Math.min(next, b.due);

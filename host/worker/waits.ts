@@ -31,6 +31,17 @@ export function held(ctrl: Int32Array, clock: GuestClock): void {
 }
 
 /**
+ * Asks the guest of these control words to pause for `us` microseconds at its
+ * next safepoint (0: no pause pending), as throttled() honours it: the node
+ * (GuestProcess.throttle) and its metronome thread both ask so.
+ */
+export function askPause(ctrl: Int32Array, us: number): void {
+  Atomics.store(ctrl, CTRL_THROTTLE_US, Math.max(0, Math.round(us)));
+  if (us > 0) Atomics.or(ctrl, CTRL_INTERRUPT, INTERRUPT_THROTTLE);
+  else Atomics.and(ctrl, CTRL_INTERRUPT, ~INTERRUPT_THROTTLE);
+}
+
+/**
  * Pre-copy's auto-converge asked for a pause (migration/source/throttle.ts):
  * wait here for as long as it said, or until a freeze is asked for.
  */

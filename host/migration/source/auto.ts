@@ -64,7 +64,7 @@ export function choose(f: Figures): AutoChoice | "measure" {
     return {
       ...base,
       chose: "freeze",
-      reason: `${mb(M)} MB go in ${ms(whole)} ms: a total freeze is shortest`,
+      reason: `${figure(M)} MB go in ${figure(whole)} ms: a total freeze is shortest`,
       predictedDowntimeMs: t,
       predictedLostMs: t,
     };
@@ -75,8 +75,13 @@ export function choose(f: Figures): AutoChoice | "measure" {
   const rounds = CONTENTION * whole; // what a guest running through one round of everything loses
   const pre = SWITCH_MS + FIXED_MS + f.maxDowntimeMs + rounds;
   const options: Array<{ chose: Strategy; downtime: number; lost: number; why: string }> = [
-    { chose: "freeze", downtime: FIXED_MS + whole, lost: FIXED_MS + whole, why: `all ${mb(M)} MB in the downtime` },
-    { chose: "postcopy", downtime: FIXED_MS, lost: FIXED_MS + SWITCH_MS + POSTCOPY_SLOWER * whole, why: `faults while ${mb(M)} MB come` },
+    { chose: "freeze", downtime: FIXED_MS + whole, lost: FIXED_MS + whole, why: `all ${figure(M)} MB in the downtime` },
+    {
+      chose: "postcopy",
+      downtime: FIXED_MS,
+      lost: FIXED_MS + SWITCH_MS + POSTCOPY_SLOWER * whole,
+      why: `faults while ${figure(M)} MB come`,
+    },
     D < R / 2
       ? {
           chose: "precopy",
@@ -89,13 +94,13 @@ export function choose(f: Figures): AutoChoice | "measure" {
           chose: "precopy",
           downtime: FIXED_MS + f.maxDowntimeMs,
           lost: pre + (1 - R / (2 * D)) * 3 * (W / R),
-          why: `the throttle holds the guest to converge on ${mb(W)} MB a round`,
+          why: `the throttle holds the guest to converge on ${figure(W)} MB a round`,
         },
     {
       chose: "hybrid",
       downtime: FIXED_MS,
       lost: 2 * SWITCH_MS + FIXED_MS + rounds + POSTCOPY_SLOWER * (W / R),
-      why: `faults while the ${mb(W)} MB one round leaves dirty come`,
+      why: `faults while the ${figure(W)} MB one round leaves dirty come`,
     },
   ];
   options.sort((a, b) => a.lost - b.lost || a.downtime - b.downtime);
@@ -104,14 +109,14 @@ export function choose(f: Figures): AutoChoice | "measure" {
   return {
     ...base,
     chose: best.chose,
-    reason: `dirties ${mb(f.dirtyMBps)} MB/s against a ${mb(f.linkMBps)} MB/s link: ${best.why} (${ms(best.lost)} ms lost; ${next.chose} ${ms(next.lost)} ms)`,
+    reason: `dirties ${figure(f.dirtyMBps)} MB/s against a ${figure(f.linkMBps)} MB/s link: ${best.why} (${figure(best.lost)} ms lost; ${next.chose} ${figure(next.lost)} ms)`,
     predictedDowntimeMs: best.downtime,
     predictedLostMs: best.lost,
   };
 }
 
-const mb = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
-const ms = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
+/** A figure as the reason prints it (MB, MB/s, ms): whole from 10 up, one decimal below. */
+const figure = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
 
 /** Chooses for this migration (measuring the dirty rate in the tracking variant if it must) and records the choice. */
 export async function chooseStrategy(m: Emigration, linkMBps: number): Promise<Strategy> {
