@@ -121,7 +121,7 @@ const figure = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(1));
 /** Chooses for this migration (measuring the dirty rate in the tracking variant if it must) and records the choice. */
 export async function chooseStrategy(m: Emigration, linkMBps: number): Promise<Strategy> {
   const figures: Figures = {
-    memoryBytes: m.nonZeroPages().length * m.layout.pageSize,
+    memoryBytes: m.nonZeroBytes(),
     dirtyMBps: null,
     linkMBps,
     maxDowntimeMs: m.ctx.options.maxDowntimeMs,

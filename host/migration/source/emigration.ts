@@ -177,11 +177,20 @@ export class Emigration {
     return guestPages(this.process.memory, this.layout);
   }
 
-  /** The guest pages that are not all zero, now (the others are counted as skipped). */
+  /** The guest pages that are not all zero, now (the others are counted as skipped: they are not sent). */
   nonZeroPages(): number[] {
-    const { zero, data } = splitZero(new Uint8Array(this.process.memory.buffer), this.allGuestPages(), this.layout.pageSize);
+    const { zero, data } = this.splitGuest();
     this.stats.zeroPagesSkipped += zero.length;
     return data;
+  }
+
+  /** How many bytes of the guest's memory are in pages that are not all zero, now (nothing is counted: auto.ts only looks). */
+  nonZeroBytes(): number {
+    return this.splitGuest().data.length * this.layout.pageSize;
+  }
+
+  private splitGuest() {
+    return splitZero(new Uint8Array(this.process.memory.buffer), this.allGuestPages(), this.layout.pageSize);
   }
 
   /** The statistics, complete. */
