@@ -87,7 +87,7 @@ describe("auto between two nodes", () => {
     const unnamed = (lines: string[]) => lines.map((l) => l.replace(/ on [A-Z]$/, ""));
     const stats = await autoMove(
       EXAMPLE_GUESTS.find((g) => g.name === "counter")!,
-      ["4"],
+      ["30"], // 3 s: a CLI's start on a busy machine does not outlast it
       unnamed,
     );
     expect(stats.result, stats.error ?? "").toBe("completed");

@@ -106,6 +106,7 @@ function fieldArb(t: MessageType, name: string, f: Field, templates: Record<stri
   if (t === "migPages" && name === "crc") return fc.oneof(fc.constant(VALID_CRC), fc.constant(VALID_CRC), u32);
   if (t === "migPages" && name === "data") return fc.oneof(fc.constant(PAGES), fc.constant(new Uint8Array(0)), bytes);
   if (t === "migPages" && name === "indices") return indices;
+  if (t === "migPages" && name === "enc") return fc.oneof(fc.constant(0), fc.constant(1), u32);
   switch (f.kind) {
     case "u32":
       return name === "mid" || name === "req" ? fc.oneof(fc.constant(OPEN), u32) : u32;

@@ -355,7 +355,11 @@ describe("a peer that stops answering", () => {
     const all = pagesIn(batches());
     expect(new Set(all).size, "every page once").toBe(all.length);
     expect(new Set(all)).toEqual(absent);
-    p.send({ t: "migDone", mid: h.mid, stats: { faults: 1, faultP50Us: 100, faultP99Us: 100, faultTimesMs: [1], switchBackPauseMs: 0.1 } });
+    p.send({
+      t: "migDone",
+      mid: h.mid,
+      stats: { faults: 1, faultP50Us: 100, faultP99Us: 100, faultTimesMs: [1], faultLatenciesUs: [100], switchBackPauseMs: 0.1 },
+    });
     const stats = (await result) as MigrationStats;
     expect(stats.result, stats.error ?? "").toBe("completed");
     p.close();

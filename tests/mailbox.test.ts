@@ -30,7 +30,11 @@ describe("mailbox", () => {
     const box = new Mailbox();
     await expect(box.next(["migDone"], 20)).rejects.toThrow(/no migDone from the other node within 20 ms/);
     // a message that comes later is kept for the next wait
-    box.deliver({ t: "migDone", mid: 1, stats: { faults: 0, faultP50Us: 0, faultP99Us: 0, faultTimesMs: [], switchBackPauseMs: null } });
+    box.deliver({
+      t: "migDone",
+      mid: 1,
+      stats: { faults: 0, faultP50Us: 0, faultP99Us: 0, faultTimesMs: [], faultLatenciesUs: [], switchBackPauseMs: null },
+    });
     expect((await box.next(["migDone"], 20)).t).toBe("migDone");
   });
 

@@ -97,6 +97,8 @@ const stats = fc.record({
   pagesSent: count,
   zeroPagesSkipped: count,
   bytesSent: count,
+  rawBytes: count,
+  deltaPages: count,
   mbps: amount,
   dirtyRate: amount,
   throttlePct: amount,
@@ -105,6 +107,7 @@ const stats = fc.record({
   faultP50Us: amount,
   faultP99Us: amount,
   faultTimesMs: fc.array(anyNumber, { maxLength: 5 }),
+  faultLatenciesUs: fc.array(amount, { maxLength: 5 }),
 });
 
 const frozen = fc.record({
@@ -165,6 +168,7 @@ export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
       bandwidthMBps: fc.option(fc.double({ min: 0.001, max: 1e6, noNaN: true }), { nil: null }),
       push: fc.boolean(),
       throttle: fc.boolean(),
+      compress: fc.boolean(),
     },
     { requiredKeys: [] },
   ),
@@ -191,6 +195,7 @@ export const PAYLOADS: Record<string, fc.Arbitrary<unknown>> = {
     faultP50Us: amount,
     faultP99Us: amount,
     faultTimesMs: fc.array(anyNumber, { maxLength: 5 }),
+    faultLatenciesUs: fc.array(amount, { maxLength: 5 }),
     switchBackPauseMs: fc.option(amount, { nil: null }),
   }),
   "mail.path": fc.array(text, { maxLength: 4 }),

@@ -33,6 +33,7 @@ import { ProtocolError, type MessageOf } from "../net/protocol.js";
 import type { Variant } from "../instrument/variants.js";
 import { percentile } from "../stats.js";
 import { openBatch } from "./batch.js";
+import { unpack } from "./compress.js";
 import { verifyDigests, verifyMismatch } from "./verify.js";
 import { WASM_PAGE } from "../memory/layout.js";
 import { ProcessMail } from "../messaging/process-mail.js";
@@ -154,10 +155,14 @@ export class Immigration {
 
   private fault(page: number): void {
     const t = performance.now();
+    // the page came between the guest's look at the present map and this report: a fault answered at once
+    const arrived = Atomics.load(this.presentMap(), page) === 1;
     if (!this.asked.has(page)) {
       this.asked.set(page, t);
       if (this.faultTimes.length < FAULT_TIMES) this.faultTimes.push(Math.round((t - this.resumedAt) * 100) / 100);
+      if (arrived) this.latencies.push((performance.now() - t) * 1000);
     }
+    if (arrived) return this.proc.wake();
     if (!this.waiting.has(page)) this.waiting.set(page, t);
     this.ctx.link.send({ t: "migFault", mid: this.ctx.mid, page });
   }
@@ -175,8 +180,9 @@ export class Immigration {
     for (const p of batch.indices) top = Math.max(top, p + 1);
     this.grow(Math.ceil((top * L.pageSize) / WASM_PAGE));
     const bytes = new Uint8Array(this.memory.buffer);
-    if (this.missing === null) return batch.indices.forEach((p, i) => writePage(bytes, p, batch.data, i, L.pageSize));
-    this.install(batch.indices, batch.data, bytes);
+    const data = batch.packed ? unpack(batch.data, batch.indices, L.pageSize, bytes) : batch.data;
+    if (this.missing === null) return batch.indices.forEach((p, i) => writePage(bytes, p, data, i, L.pageSize));
+    this.install(batch.indices, data, bytes);
     // the push window: the source keeps at most a few batches on their way, so that a fault's answer waits behind little
     this.ctx.link.send({ t: "migInstalled", mid: this.ctx.mid, bytes: m.indices.length + m.data.length });
     if (this.missing === 0) this.complete();
@@ -289,6 +295,7 @@ export class Immigration {
           faultP50Us: Math.round(percentile(this.latencies, 50) || 0),
           faultP99Us: Math.round(percentile(this.latencies, 99) || 0),
           faultTimesMs: this.faultTimes,
+          faultLatenciesUs: this.latencies.slice(0, FAULT_TIMES).map(Math.round),
           switchBackPauseMs,
         },
       });

@@ -21,6 +21,8 @@ export interface MigrationOptions {
   push: boolean;
   /** pre-copy: slow a guest whose rounds do not shrink (auto-converge) */
   throttle: boolean;
+  /** pack page batches: deflated, and pages sent again as deltas (migration/compress.ts) */
+  compress: boolean;
 }
 
 export const DEFAULT_OPTIONS: MigrationOptions = {
@@ -30,6 +32,7 @@ export const DEFAULT_OPTIONS: MigrationOptions = {
   bandwidthMBps: null,
   push: true,
   throttle: true,
+  compress: false,
 };
 
 /** The options a client asks for, the defaults filling in what it left out. */
@@ -86,7 +89,12 @@ export interface MigrationStats {
   pagesPerRound: number[];
   pagesSent: number;
   zeroPagesSkipped: number;
+  /** page data on the wire (with the indices) */
   bytesSent: number;
+  /** what bytesSent would have been without --compress (equal to it without) */
+  rawBytes: number;
+  /** --compress: pages sent as a delta against the copy sent before */
+  deltaPages: number;
   mbps: number;
   /** pages dirtied per second during the last pre-copy round */
   dirtyRate: number;
@@ -99,6 +107,8 @@ export interface MigrationStats {
   faultP99Us: number;
   /** when the destination asked for each faulted page, ms after the guest resumed there (at most 20000) */
   faultTimesMs: number[];
+  /** each post-copy fault's latency, us (at most 20000; the benchmark's CDF) */
+  faultLatenciesUs: number[];
 }
 
 export interface Progress {
@@ -116,6 +126,7 @@ export const MIGRATION_REQUEST: Shape<Partial<MigrationOptions>> = object({
   bandwidthMBps: optional(nullable(number({ above: 0 }))),
   push: optional(boolean),
   throttle: optional(boolean),
+  compress: optional(boolean),
 });
 
 export const MIGRATION_STATS: Shape<MigrationStats> = object({
@@ -149,6 +160,8 @@ export const MIGRATION_STATS: Shape<MigrationStats> = object({
   pagesSent: count,
   zeroPagesSkipped: count,
   bytesSent: count,
+  rawBytes: count,
+  deltaPages: count,
   mbps: amount,
   dirtyRate: amount,
   throttlePct: amount,
@@ -157,6 +170,7 @@ export const MIGRATION_STATS: Shape<MigrationStats> = object({
   faultP50Us: amount,
   faultP99Us: amount,
   faultTimesMs: array(number()),
+  faultLatenciesUs: array(amount),
 });
 
 export const PROGRESS: Shape<Progress> = object({

@@ -44,6 +44,8 @@ export interface FaultReport {
   faultP50Us: number;
   faultP99Us: number;
   faultTimesMs: number[];
+  /** each fault's latency (asked -> installed), us, in the order they were answered (the first FAULT_TIMES) */
+  faultLatenciesUs: number[];
   /** the guest's pause at the switch back to plain once every page was here (ms), or null if it did not switch */
   switchBackPauseMs: number | null;
 }
@@ -71,5 +73,6 @@ export const FAULT_REPORT: Shape<FaultReport> = object({
   faultP50Us: amount,
   faultP99Us: amount,
   faultTimesMs: array(number()),
+  faultLatenciesUs: array(amount),
   switchBackPauseMs: nullable(amount),
 });

@@ -82,8 +82,8 @@ export const MESSAGES = {
   migAccept: { mid: u32 },
   /** destination -> source: refused, or failed before the handover (the process stays on the source) */
   migRefuse: { mid: u32, reason: str },
-  /** source -> destination: pages (u32 indices; data empty = zero pages), CRC-32 over both */
-  migPages: { mid: u32, indices: bytes, data: bytes, crc: u32 },
+  /** source -> destination: pages (u32 indices; data empty = zero pages), CRC-32 over both; enc 1: data packed (--compress) */
+  migPages: { mid: u32, indices: bytes, data: bytes, crc: u32, enc: u32 },
   /**
    * source -> destination, the source frozen: the execution state, the used Asyncify buffer, the
    * memory size, and the pages not sent yet (a list, plus every page of [absentFrom, absentTo))

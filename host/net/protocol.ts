@@ -35,7 +35,7 @@ export { MESSAGES, MESSAGE_TYPES, type Message, type MessageOf, type MessageType
  * 7: post-copy's push window: the destination acknowledges each page batch it installed (migInstalled); migration
  *    requests carry throttle (auto-converge), their statistics throttlePct and throttledMs.
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 const HEADER = 6;
 /** A bytes field at least this long is decoded as a view into its frame rather than copied. */
 const VIEW_BYTES = 64 * 1024;

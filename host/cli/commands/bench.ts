@@ -20,6 +20,10 @@ export function benchCommand(p: Command): void {
     .option("--strategies <list>", `comma-separated, of ${REQUESTABLE.join(",")} (default: all)`)
     .option("--sizes <list>", "memory sizes in MiB, comma-separated, each 1..1000 (default 16,64,256,1000; --quick: 64)")
     .option("--reps <n>", "migrations per workload, size and strategy (default 3; --quick: 1)", count("--reps", 1))
+    .option(
+      "--compress",
+      "each strategy twice, without and with --compress (packed page batches); the report compares them (use with --link 100mbit)",
+    )
     .option("--link [rate]", "run the nodes in two network namespaces joined by a veth capped at this rate (tc tbf; needs root)")
     .option("--delay <ms>", "with --link: added delay each way, where the kernel has netem", millis, 0.5)
     .option("--no-overhead", "skip the overhead and freeze-latency measurements")

@@ -18,6 +18,7 @@ interface MigrateFlags extends RemoteFlags {
   bandwidth?: number;
   push: boolean;
   throttle: boolean;
+  compress?: boolean;
   json?: boolean;
   cancel?: string;
 }
@@ -35,6 +36,7 @@ export function migrateCommand(p: Command): void {
       .option("--bandwidth <MBps>", "cap the page stream at this many megabytes per second", positive("--bandwidth"))
       .option("--no-push", "post-copy: fetch pages only when the guest touches them")
       .option("--no-throttle", "pre-copy: never slow the guest down to make the rounds converge (auto-converge)")
+      .option("--compress", "pack the pages: deflated, and pages sent again as deltas (for slow links; costs CPU on both nodes)")
       .option("--json", "print the statistics as one JSON object")
       .option("--cancel <pid>", "cancel the migration of this process under way (the process stays where it is)"),
   ).action(async (pid: string | undefined, f: MigrateFlags) => {
@@ -52,6 +54,7 @@ export function migrateCommand(p: Command): void {
       bandwidthMBps: f.bandwidth,
       push: f.push,
       throttle: f.throttle,
+      compress: f.compress,
     };
     const stats = await migrateShowing(cluster, pid, f.to, options, !!f.json);
     stdio.out(f.json ? JSON.stringify(stats) : describe(stats));
@@ -105,7 +108,11 @@ function describe(s: MigrationStats): string {
     ["rounds", `${s.rounds}${s.pagesPerRound.length ? ` (pages per round: ${s.pagesPerRound.join(", ")})` : ""}`],
     ["pages sent", String(s.pagesSent)],
     ["zero pages skipped", String(s.zeroPagesSkipped)],
-    ["bytes sent", formatSize(s.bytesSent)],
+    [
+      "bytes sent",
+      formatSize(s.bytesSent) +
+        (s.rawBytes !== s.bytesSent ? ` (compressed from ${formatSize(s.rawBytes)}, ${s.deltaPages} pages as deltas)` : ""),
+    ],
     ["bandwidth", `${s.mbps.toFixed(1)} MB/s`],
     ["dirty rate", `${s.dirtyRate} pages/s`],
     ["throttle", s.throttlePct ? `up to ${s.throttlePct}% of the time, held the guest ${ms(s.throttledMs)}` : "none"],

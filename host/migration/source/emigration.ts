@@ -117,6 +117,8 @@ export class Emigration {
       pagesSent: 0,
       zeroPagesSkipped: 0,
       bytesSent: 0,
+      rawBytes: 0,
+      deltaPages: 0,
       mbps: 0,
       dirtyRate: 0,
       throttlePct: 0,
@@ -125,6 +127,7 @@ export class Emigration {
       faultP50Us: 0,
       faultP99Us: 0,
       faultTimesMs: [],
+      faultLatenciesUs: [],
     };
     this.stream = new PageStream(this);
     this.throttle = new Throttle(this);

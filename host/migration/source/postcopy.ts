@@ -24,9 +24,10 @@ const NO_PUSH_WAIT_MS = 24 * 3600 * 1000;
 
 export async function servePostCopy(m: Emigration, pages: number[]): Promise<void> {
   const done = await serve(m, pages);
-  const { faults, faultP50Us, faultP99Us, faultTimesMs, switchBackPauseMs } = done.stats;
+  const { faults, faultP50Us, faultP99Us, faultTimesMs, faultLatenciesUs, switchBackPauseMs } = done.stats;
   // as many fault times as a destination keeps (FAULT_TIMES): the client's migResult stays small
-  Object.assign(m.stats, { faults, faultP50Us, faultP99Us, faultTimesMs: faultTimesMs.slice(0, FAULT_TIMES) });
+  const first = <T>(xs: T[]) => xs.slice(0, FAULT_TIMES);
+  Object.assign(m.stats, { faults, faultP50Us, faultP99Us, faultTimesMs: first(faultTimesMs), faultLatenciesUs: first(faultLatenciesUs) });
   m.stats.switchBackPauseMs = switchBackPauseMs ?? 0;
 }
 

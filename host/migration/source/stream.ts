@@ -9,9 +9,13 @@
 // the destination's answers (a refusal) are heard. ship() is post-copy's:
 // a batch of zero pages as indices only and one with the others, queued at
 // once (post-copy bounds what is on its way itself: a window). sync() waits until the
-// destination has installed everything sent so far.
+// destination has installed everything sent so far. With --compress both pack
+// their batches (compress.ts): send() against the pages sent before, its
+// deflating off the main thread; ship() deflated only, at once.
 
-import { BATCH_PAGES, batchMessage, makeBatch, zeroBatch } from "../batch.js";
+import { BATCH_PAGES, batchMessage, makeBatch, zeroBatch, type Batch } from "../batch.js";
+import { pack, packSync, SentPages, type Packed } from "../compress.js";
+import type { MessageOf } from "../../net/protocol.js";
 import { splitZero } from "../../memory/pages.js";
 import { MigrationFailed, STEP_MS, type Emigration } from "./emigration.js";
 
@@ -25,21 +29,35 @@ export const yieldToEvents = () => new Promise((r) => setImmediate(r));
 export class PageStream {
   private batches = 0;
   private started = 0;
+  /** --compress: what was last sent of each page, for deltas (from the first round that keeps them) */
+  private sent: SentPages | null = null;
 
   constructor(private readonly m: Emigration) {}
 
-  /** Sends pages in checksummed batches, paced to --bandwidth, yielding between batches. */
-  async send(pages: number[], label: string): Promise<void> {
+  /**
+   * Sends pages in checksummed batches, paced to --bandwidth, yielding between
+   * batches. With --compress the next batch is packed while this one goes,
+   * and `keep` (pre-copy's rounds, which will send some pages again) keeps a
+   * copy of each page sent, for deltas later.
+   */
+  async send(pages: number[], label: string, keep = false): Promise<void> {
     const { ctx, stats } = this.m;
     const bytes = new Uint8Array(this.m.process.memory.buffer);
+    if (keep && ctx.options.compress) this.sent ??= new SentPages(this.m.layout.pageSize);
     this.begin();
+    const prepare = (i: number) => {
+      const msg = this.message(makeBatch(bytes, pages.slice(i, i + BATCH_PAGES), this.m.layout.pageSize), keep);
+      msg.catch(() => undefined); // not awaited when the stream stops early; awaited, it still throws
+      return msg;
+    };
+    let next = pages.length ? prepare(0) : null;
     for (let i = 0; i < pages.length; i += BATCH_PAGES) {
       this.m.checkCancelled();
-      const msg = batchMessage(ctx.mid, makeBatch(bytes, pages.slice(i, i + BATCH_PAGES), this.m.layout.pageSize));
+      const msg = await next!;
+      next = i + BATCH_PAGES < pages.length ? prepare(i + BATCH_PAGES) : null;
       if (++this.batches === ctx.corruptBatch) msg.data[0] ^= 0xff;
       this.m.link.send(msg);
       stats.pagesSent += msg.indices.length / 4;
-      stats.bytesSent += msg.data.length + msg.indices.length;
       await this.drained();
       await this.pace();
       ctx.progress({
@@ -64,13 +82,30 @@ export class PageStream {
     let queued = 0;
     for (const b of [zero.length ? zeroBatch(zero) : null, data.length ? makeBatch(bytes, data, this.m.layout.pageSize) : null]) {
       if (!b) continue;
-      const msg = batchMessage(ctx.mid, b);
+      const packed = ctx.options.compress && b.data.length ? packSync(b, this.m.layout.pageSize) : null;
+      const msg = this.counted(b, packed);
       this.m.link.send(msg);
       stats.pagesSent += b.data.length ? b.indices.length : 0;
       queued += msg.data.length + msg.indices.length;
     }
-    stats.bytesSent += queued;
     return queued;
+  }
+
+  /** A batch's message, packed with --compress (the deflating off this thread). */
+  private async message(b: Batch, keep: boolean): Promise<MessageOf<"migPages">> {
+    if (!this.m.ctx.options.compress) return this.counted(b, null);
+    return this.counted(b, await pack(b, this.m.layout.pageSize, this.sent, keep));
+  }
+
+  /** The message of a batch, packed when that made it smaller; its bytes counted. */
+  private counted(b: Batch, packed: Packed | null): MessageOf<"migPages"> {
+    const { stats } = this.m;
+    const smaller = packed && packed.data.length < b.data.length ? packed : null;
+    const msg = batchMessage(this.m.ctx.mid, b, smaller?.data);
+    stats.rawBytes += b.data.length + msg.indices.length;
+    stats.bytesSent += msg.data.length + msg.indices.length;
+    stats.deltaPages += smaller?.deltas ?? 0;
+    return msg;
   }
 
   /**
