@@ -83,7 +83,7 @@ export function balanceMarkdown(r: BalanceResult): string {
 }
 
 /** Running jobs per node over time, stacked; every mode on the same axes. */
-function timelineChart(r: BalanceResult, x: ModeRun): string {
+function timelineChart(r: BalanceResult, x: ModeRun): Promise<string> {
   return stackedChart({
     title: `${x.mode}: jobs running on each node (makespan ${s1(x.makespanMs)} s, ${x.migrations} migrations)`,
     xLabel: "s after the first job started",
@@ -101,9 +101,9 @@ function timelineChart(r: BalanceResult, x: ModeRun): string {
 const escape = escapeHtml;
 
 /** The HTML section: what was run and why the capacities, the table, makespans by mode, each mode's timeline, failures and the balancer's log lines. */
-export function balanceSection(r: BalanceResult): string {
-  const table = htmlTable(BALANCE_HEADER, balanceCells(r));
-  const times = barChart({
+export async function balanceSection(r: BalanceResult): Promise<string> {
+  const table = `<div class="scroll">${htmlTable(BALANCE_HEADER, balanceCells(r))}</div>`;
+  const times = await barChart({
     title: "The batch by balancer mode",
     yLabel: "s",
     categories: r.runs.map((x) => x.mode),
@@ -122,16 +122,16 @@ export function balanceSection(r: BalanceResult): string {
 ${table}
 ${failures.length ? `<h3>Failures</h3><ul>${failures.map((f) => `<li>${escape(f)}</li>`).join("")}</ul>` : "<p>Every job ended, with the output of an unmoved run.</p>"}
 ${times}
-<h3>Jobs running on each node over time (sampled through ps every 250 ms)</h3><div class="grid">${r.runs.map((x) => timelineChart(r, x)).join("")}</div>
+<h3>Jobs running on each node over time (sampled through ps every 250 ms)</h3><div class="grid">${(await Promise.all(r.runs.map((x) => timelineChart(r, x)))).join("")}</div>
 ${events.length ? `<h3>What the balancers logged (the first 40 lines of each mode)</h3>${events.join("")}` : ""}`;
 }
 
 /** bench/results/<date>-balance.html. */
-export function balanceHtml(r: BalanceResult): string {
+export async function balanceHtml(r: BalanceResult): Promise<string> {
   return htmlPage(
     `migrant balance benchmark ${escape(r.when)}`,
     "migrant: load balancing benchmark",
     `${escape(r.when)} · ${r.machine.cpus} cores`,
-    [balanceSection(r)],
+    [await balanceSection(r)],
   );
 }

@@ -1,40 +1,90 @@
-// Three kinds of chart as self-contained SVG text (no script, no external
-// resources), for the benchmark's HTML report and the README: grouped bars
-// on a log or linear axis, lines over a shared x axis, and stacked steps
-// over time.
+// The benchmark's charts: Vega-Lite specs rendered to SVG text in Node
+// (vega's headless View, no browser and no canvas), for the HTML reports and
+// the README. Three kinds: grouped bars on a log or linear axis, lines (each
+// axis linear or log) and stacked steps over time; each may carry reference
+// lines with labels (a target, the floor of the machine) and marks on the x
+// axis (a migration's start and end). Vega-Lite lays out the axes, legends and
+// labels; the SVG keeps its viewBox and scales to the page's width.
+
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
 
 export interface Series {
   name: string;
   points: Array<[number, number]>;
 }
 
-const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** A horizontal reference line at y, or a vertical one at x, with its label. */
+export type Rule = { y: number; label: string } | { x: number; label: string };
 
-function niceTicks(lo: number, hi: number, n = 5): number[] {
-  const span = hi - lo || 1;
-  const step0 = span / n;
-  const mag = 10 ** Math.floor(Math.log10(step0));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0) ?? mag * 10;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+const WIDTH = 620;
+const HEIGHT = 240;
+const FONT = "sans-serif";
+
+type Layer = Record<string, unknown>;
+type Row = Record<string, string | number>;
+
+/** Renders a spec to SVG that scales down to its container (its own size as the most). */
+export async function render(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    const svg = await view.toSVG();
+    return svg.replace(/^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"/, `<svg$1 width="100%" style="max-width:$2px;height:auto"`);
+  } finally {
+    view.finalize();
+  }
+}
+
+const logOr = (log: boolean | undefined) => (log ? { type: "log" } : { zero: false });
+
+/** The reference lines and their labels as layers (a horizontal line's label sits past its right end, a vertical one's at its top). */
+function ruleLayers(rules: Rule[] | undefined): Layer[] {
+  if (!rules?.length) return [];
+  const ys = rules.filter((r): r is { y: number; label: string } => "y" in r && Number.isFinite(r.y) && r.y > 0);
+  const xs = rules.filter((r): r is { x: number; label: string } => "x" in r && Number.isFinite(r.x));
+  const out: Layer[] = [];
+  const rule = { type: "rule", color: "#c00", strokeDash: [4, 3] };
+  const text = { type: "text", color: "#c00", fontSize: 10, font: FONT };
+  if (ys.length) {
+    out.push({ data: { values: ys }, mark: rule, encoding: { y: { field: "y", type: "quantitative" } } });
+    out.push({
+      data: { values: ys },
+      // outside the plot, to the right of the line's end: a label never sits on the data
+      mark: { ...text, align: "left", baseline: "middle", x: "width", dx: 4 },
+      encoding: { y: { field: "y", type: "quantitative" }, text: { field: "label" } },
+    });
+  }
+  if (xs.length) {
+    out.push({ data: { values: xs }, mark: { ...rule, color: "#777" }, encoding: { x: { field: "x", type: "quantitative" } } });
+    out.push({
+      data: { values: xs },
+      mark: { ...text, color: "#555", align: "left", baseline: "top", y: 0, dx: 3 },
+      encoding: { x: { field: "x", type: "quantitative" }, text: { field: "label" } },
+    });
+  }
   return out;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${(v / 1000).toFixed(v % 1000 ? 1 : 0)}k` : String(Number(v.toPrecision(3))));
-
-function legend(names: string[], x: number, y: number): string {
-  return names
-    .map(
-      (n, i) =>
-        `<rect x="${x}" y="${y + i * 16}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${x + 14}" y="${y + i * 16 + 9}">${esc(n)}</text>`,
-    )
-    .join("");
+function spec(title: string, layers: Layer[], o: { width?: number; height?: number }): TopLevelSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: title, font: FONT, fontSize: 13, fontWeight: "normal" },
+    width: o.width ?? WIDTH,
+    height: o.height ?? HEIGHT,
+    background: "white",
+    config: {
+      font: FONT,
+      legend: { orient: "bottom", labelLimit: 180, columns: 4 },
+      axis: { labelFontSize: 10, titleFontSize: 11, titleFontWeight: "normal" },
+    },
+    layer: layers,
+  } as unknown as TopLevelSpec; // the layers are built from plain objects: vega-lite checks them as it compiles
 }
 
 /**
  * Bars: one group per category, one bar per series within it. `log` draws the
- * y axis on a log scale (values <= 0 are drawn as missing).
+ * y axis on a log scale (values <= 0 are left out there); `rules` are
+ * horizontal reference lines.
  */
 export function barChart(o: {
   title: string;
@@ -42,55 +92,30 @@ export function barChart(o: {
   categories: string[];
   series: Array<{ name: string; values: Array<number | null> }>;
   log?: boolean;
-  line?: { y: number; label: string };
-}): string {
-  const W = 760,
-    H = 320,
-    L = 60,
-    R = 130,
-    T = 30,
-    B = 50;
-  const all = o.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v) && (!o.log || v > 0));
-  if (o.line) all.push(o.line.y);
-  let lo = o.log ? 10 ** Math.floor(Math.log10(Math.min(...all, 1))) : 0;
-  let hi = o.log ? 10 ** Math.ceil(Math.log10(Math.max(...all, 1))) : Math.max(...all, 1) * 1.1;
-  if (!all.length) {
-    lo = o.log ? 0.1 : 0;
-    hi = 1;
-  }
-  const f = (v: number) => (o.log ? Math.log10(v) : v);
-  const y = (v: number) => T + (H - T - B) * (1 - (f(v) - f(lo)) / (f(hi) - f(lo)));
-  const ticks = o.log ? Array.from({ length: Math.log10(hi / lo) + 1 }, (_, i) => lo * 10 ** i) : niceTicks(lo, hi);
-  const gw = (W - L - R) / Math.max(1, o.categories.length);
-  const bw = (gw * 0.8) / Math.max(1, o.series.length);
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
-  svg += `<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`;
-  for (const t of ticks)
-    svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
-  svg += `<text transform="translate(14 ${(H - B + T) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
-  o.categories.forEach((c, ci) => {
-    const x0 = L + ci * gw + gw * 0.1;
-    o.series.forEach((s, si) => {
-      const v = s.values[ci];
-      if (v === null || !Number.isFinite(v) || (o.log && v <= 0)) return;
-      const top = y(Math.max(v, lo));
-      svg += `<rect x="${x0 + si * bw}" y="${top}" width="${bw - 1}" height="${H - B - top}" fill="${COLORS[si % COLORS.length]}"><title>${esc(`${c} ${s.name}: ${fmt(v)}`)}</title></rect>`;
-    });
-    svg += `<text x="${L + ci * gw + gw / 2}" y="${H - B + 14}" text-anchor="middle">${esc(c)}</text>`;
-  });
-  if (o.line && o.line.y >= lo && o.line.y <= hi) {
-    svg += `<line x1="${L}" x2="${W - R}" y1="${y(o.line.y)}" y2="${y(o.line.y)}" stroke="#c00" stroke-dasharray="4 3"/><text x="${W - R - 2}" y="${y(o.line.y) - 3}" text-anchor="end" fill="#c00">${esc(o.line.label)}</text>`;
-  }
-  svg += `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>`;
-  svg += legend(
-    o.series.map((s) => s.name),
-    W - R + 10,
-    T,
+  rules?: Rule[];
+  width?: number;
+}): Promise<string> {
+  const rows: Row[] = o.series.flatMap((s) =>
+    s.values.flatMap((v, i) => (v === null || !Number.isFinite(v) || (o.log && v <= 0) ? [] : [{ c: o.categories[i], s: s.name, v }])),
   );
-  return svg + "</svg>";
+  const bars: Layer = {
+    data: { values: rows },
+    mark: { type: "bar", tooltip: true },
+    encoding: {
+      x: { field: "c", type: "nominal", sort: o.categories, title: null, axis: { labelAngle: 0 } },
+      xOffset: { field: "s", sort: o.series.map((s) => s.name) },
+      y: { field: "v", type: "quantitative", title: o.yLabel, scale: logOr(o.log), stack: null },
+      color: { field: "s", type: "nominal", sort: o.series.map((s) => s.name), title: null },
+    },
+  };
+  return render(spec(o.title, [bars, ...ruleLayers(o.rules)], o));
 }
 
-/** Lines over a shared x axis. */
+/**
+ * Lines over a shared x axis, a point at each value (so a series of one point
+ * shows). `xLog`/`yLog`: that axis on a log scale (values <= 0 are left out);
+ * `rules`: reference lines; `marks`: vertical lines at x (a start, an end).
+ */
 export function lineChart(o: {
   title: string;
   xLabel: string;
@@ -98,30 +123,55 @@ export function lineChart(o: {
   series: Series[];
   width?: number;
   height?: number;
+  xLog?: boolean;
+  yLog?: boolean;
+  /** draw the points, not only the lines (off for long series such as a CDF) */
+  points?: boolean;
+  /** the line holds each value until the next x (a CDF, counts over time) */
+  step?: boolean;
   marks?: Array<{ x: number; label: string }>;
-}): string {
-  const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
-  const ys = o.series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-  const [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
-  const f = frame(o, [x0, x1], [Math.min(0, ...ys), Math.max(...ys, 1) * 1.05], niceTicks);
-  const { x, y, T, H, B } = f;
-  let svg = f.svg;
-  for (const m of o.marks ?? []) {
-    if (m.x < x0 || m.x > x1) continue;
-    svg += `<line x1="${x(m.x)}" x2="${x(m.x)}" y1="${T}" y2="${H - B}" stroke="#999" stroke-dasharray="3 3"/><text x="${x(m.x) + 2}" y="${T + 10}" fill="#666">${esc(m.label)}</text>`;
+  rules?: Rule[];
+  /** a dashed vertical line per series, in its colour (a migration's end) */
+  ends?: Array<{ name: string; x: number }>;
+  /** a ring around one point of a series, in its colour (a pre-copy's stop-and-copy round) */
+  callouts?: Array<{ name: string; x: number; y: number }>;
+}): Promise<string> {
+  const ok = (x: number, y: number) => Number.isFinite(x) && Number.isFinite(y) && (!o.xLog || x > 0) && (!o.yLog || y > 0);
+  const rows: Row[] = o.series.flatMap((s) => s.points.filter(([x, y]) => ok(x, y)).map(([x, y]) => ({ s: s.name, x, y })));
+  const line: Layer = {
+    data: { values: rows },
+    mark: { type: "line", point: o.points ?? true, strokeWidth: 1.5, tooltip: true, ...(o.step ? { interpolate: "step-after" } : {}) },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: o.xLabel, scale: logOr(o.xLog) },
+      y: { field: "y", type: "quantitative", title: o.yLabel, scale: logOr(o.yLog) },
+      color: { field: "s", type: "nominal", sort: o.series.map((s) => s.name), title: null },
+    },
+  };
+  const color = line.encoding && (line.encoding as Record<string, unknown>).color;
+  const extra: Layer[] = [];
+  if (o.ends?.length) {
+    extra.push({
+      data: { values: o.ends.filter((e) => ok(e.x, 1)).map((e) => ({ s: e.name, x: e.x })) },
+      mark: { type: "rule", strokeDash: [5, 3], strokeWidth: 1.2 },
+      encoding: { x: { field: "x", type: "quantitative" }, color },
+    });
   }
-  o.series.forEach((s, i) => {
-    const pts = s.points.filter((p) => Number.isFinite(p[1]));
-    if (!pts.length) return;
-    svg += `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${pts.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" ")}"><title>${esc(s.name)}</title></polyline>`;
-  });
-  return svg + f.close(o.series.map((s) => s.name));
+  if (o.callouts?.length) {
+    extra.push({
+      data: { values: o.callouts.filter((c) => ok(c.x, c.y)).map((c) => ({ s: c.name, x: c.x, y: c.y })) },
+      mark: { type: "point", size: 160, strokeWidth: 2, filled: false },
+      encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, color },
+    });
+  }
+  const marks: Rule[] = (o.marks ?? []).map((m) => ({ x: m.x, label: m.label }));
+  return render(spec(o.title, [line, ...extra, ...ruleLayers([...marks, ...(o.rules ?? [])])], o));
 }
 
 /**
  * Stacked steps over a shared x axis: at each x, the series' values piled up
  * (the first at the bottom), each held until the next x (counts sampled in
- * time, such as the processes on each node).
+ * time, such as the processes on each node). `xMax`/`yMax`: the axes' ends,
+ * so that charts side by side share one scale.
  */
 export function stackedChart(o: {
   title: string;
@@ -131,61 +181,20 @@ export function stackedChart(o: {
   series: Array<{ name: string; values: number[] }>;
   width?: number;
   height?: number;
-  /** the x and y axes' ends (charts side by side on one scale), when they reach past the data */
   xMax?: number;
   yMax?: number;
-}): string {
-  const tops = o.x.map((_, k) => o.series.reduce((a, s) => a + (s.values[k] ?? 0), 0));
-  const f = frame(o, [Math.min(...o.x, 0), Math.max(...o.x, o.xMax ?? 1)], [0, Math.max(...tops, o.yMax ?? 1)], (a, b) =>
-    niceTicks(a, b).filter((v) => Number.isInteger(v)),
-  );
-  const { x, y } = f;
-  let svg = f.svg;
-  const below = o.x.map(() => 0);
-  o.series.forEach((s, i) => {
-    const above = below.map((b, k) => b + (s.values[k] ?? 0));
-    // the upper edge left to right, then the lower edge back, each value held until the next x
-    const steps = (edge: number[]) =>
-      o.x.flatMap((xv, k) => [
-        `${x(xv).toFixed(1)},${y(edge[k]).toFixed(1)}`,
-        `${x(o.x[k + 1] ?? xv).toFixed(1)},${y(edge[k]).toFixed(1)}`,
-      ]);
-    const pts = [...steps(above), ...steps(below).reverse()];
-    svg += `<polygon fill="${COLORS[i % COLORS.length]}" fill-opacity="0.85" stroke="none" points="${pts.join(" ")}"><title>${esc(s.name)}</title></polygon>`;
-    above.forEach((v, k) => (below[k] = v));
-  });
-  return svg + f.close(o.series.map((s) => s.name));
-}
-
-/**
- * The frame the line and stacked charts draw in: the SVG opening, title, grid
- * and ticks, the axis labels, and the scales from data to pixels; `close`
- * adds the axes and the legend and ends the SVG.
- */
-function frame(
-  o: { title: string; xLabel: string; yLabel: string; width?: number; height?: number },
-  [x0, x1]: [number, number],
-  [y0, y1]: [number, number],
-  yTicks: (a: number, b: number) => number[],
-) {
-  const W = o.width ?? 760,
-    H = o.height ?? 300,
-    L = 60,
-    R = 130,
-    T = 30,
-    B = 45;
-  const x = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
-  const y = (v: number) => T + (H - T - B) * (1 - (v - y0) / (y1 - y0 || 1));
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`;
-  svg += `<rect width="${W}" height="${H}" fill="white"/><text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(o.title)}</text>`;
-  for (const t of yTicks(y0, y1))
-    svg += `<line x1="${L}" x2="${W - R}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 4}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
-  for (const t of niceTicks(x0, x1, 8)) svg += `<text x="${x(t)}" y="${H - B + 14}" text-anchor="middle">${fmt(t)}</text>`;
-  svg += `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`;
-  svg += `<text transform="translate(14 ${(H - B + T) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
-  const close = (names: string[]) =>
-    `<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#333"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>` +
-    legend(names, W - R + 10, T) +
-    "</svg>";
-  return { svg, x, y, T, H, B, close };
+}): Promise<string> {
+  const rows: Row[] = o.series.flatMap((s, order) => o.x.map((x, k) => ({ s: s.name, order, x, v: s.values[k] ?? 0 })));
+  const top = Math.max(o.yMax ?? 1, ...o.x.map((_, k) => o.series.reduce((a, s) => a + (s.values[k] ?? 0), 0)));
+  const area: Layer = {
+    data: { values: rows },
+    mark: { type: "area", interpolate: "step-after", opacity: 0.85 },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: o.xLabel, scale: { domain: [0, Math.max(o.xMax ?? 0, ...o.x, 1)] } },
+      y: { field: "v", type: "quantitative", stack: "zero", title: o.yLabel, scale: { domain: [0, top], nice: true } },
+      color: { field: "s", type: "nominal", sort: o.series.map((s) => s.name), title: null },
+      order: { field: "order" },
+    },
+  };
+  return render(spec(o.title, [area], o));
 }

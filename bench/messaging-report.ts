@@ -51,42 +51,44 @@ export function messagingTable(r: BenchResult): string {
 }
 
 /** The HTML section: the table, then latency, hops and control messages, and ring throughput per mechanism. */
-export function messagingSection(r: BenchResult): string {
+export async function messagingSection(r: BenchResult): Promise<string> {
   const list = rows(r);
   if (!list.length) return "";
   const modes = list.map((x) => x.mode);
   const table = htmlTable(MESSAGING_HEADER, messagingCells(r));
-  const latency = barChart({
-    title: "A message to a process that has just moved: delivery latency (sender's node)",
-    yLabel: "ms",
-    categories: modes,
-    series: [
-      { name: "after a move p50", values: list.map((x) => x.afterMoveP50Ms) },
-      { name: "after a move p99", values: list.map((x) => x.afterMoveP99Ms) },
-      { name: "steady p50", values: list.map((x) => x.steadyP50Ms) },
-    ],
-    line: { y: rtt(r), label: "ws round trip" },
-  });
-  const costs = barChart({
-    title: "What a move costs: extra hops of the first message after it, control messages per migration",
-    yLabel: "count",
-    categories: modes,
-    series: [
-      { name: "hops, 1st msg", values: list.map((x) => x.afterMoveHops) },
-      { name: "control / move", values: list.map((x) => x.controlPerMigration) },
-    ],
-  });
-  const ring = barChart({
-    title: `Token ring of 4 on 3 nodes, ${list[0].ringMessages} messages`,
-    yLabel: "messages / s",
-    categories: modes,
-    series: [
-      { name: "undisturbed", values: list.map((x) => x.ringMsgsPerSec) },
-      { name: "members migrating", values: list.map((x) => x.ringMovingMsgsPerSec) },
-    ],
-  });
+  const [latency, costs, ring] = await Promise.all([
+    barChart({
+      title: "A message to a process that has just moved: delivery latency (sender's node)",
+      yLabel: "ms",
+      categories: modes,
+      series: [
+        { name: "after a move p50", values: list.map((x) => x.afterMoveP50Ms) },
+        { name: "after a move p99", values: list.map((x) => x.afterMoveP99Ms) },
+        { name: "steady p50", values: list.map((x) => x.steadyP50Ms) },
+      ],
+      rules: [{ y: rtt(r), label: "ws round trip" }],
+    }),
+    barChart({
+      title: "What a move costs: extra hops of the first message after it, control messages per migration",
+      yLabel: "count",
+      categories: modes,
+      series: [
+        { name: "hops, 1st msg", values: list.map((x) => x.afterMoveHops) },
+        { name: "control / move", values: list.map((x) => x.controlPerMigration) },
+      ],
+    }),
+    barChart({
+      title: `Token ring of 4 on 3 nodes, ${list[0].ringMessages} messages`,
+      yLabel: "messages / s",
+      categories: modes,
+      series: [
+        { name: "undisturbed", values: list.map((x) => x.ringMsgsPerSec) },
+        { name: "members migrating", values: list.map((x) => x.ringMovingMsgsPerSec) },
+      ],
+    }),
+  ]);
   return `<h2>Messages between processes: the four forwarding mechanisms</h2>
 <p>Three nodes per mechanism. "After a move": a consumer moves between A and B (pre-copy) and a client sends to it through C at once, then once more (steady); latency is the sender's node's, from the start of the delivery to the answer of the node that took it into the mailbox; extra hops are the nodes the taken copy passed through. Control messages: locates, location updates and their answers, per migration, during the ring run with migrations. Ring: a token ring of 4 processes, undisturbed and with its members migrated at random moments by every strategy (the number of migrations in the last column).</p>
-${table}
+<div class="scroll">${table}</div>
 ${latency}${costs}${ring}`;
 }

@@ -13,6 +13,7 @@ export interface BenchFlags {
   strategies?: string;
   sizes?: string;
   reps?: number;
+  compress?: boolean;
   link?: string | boolean;
   delay: number;
   overhead: boolean;
@@ -46,17 +47,18 @@ const SOAK_SIZE_MIB = 16;
 /** --balance runs on its own, on loopback; its modes (all without a list), or null without --balance. */
 function balanceModes(f: BenchFlags): BalanceMode[] | null {
   if (f.balance === undefined) return null;
-  if (f.soak !== undefined || f.link !== undefined || f.messagingOnly) {
-    throw new UsageError("--balance runs on its own, on loopback: leave out --soak, --link and --messaging-only");
+  if (f.soak !== undefined || f.link !== undefined || f.messagingOnly || f.compress) {
+    throw new UsageError("--balance runs on its own, on loopback: leave out --soak, --link, --compress and --messaging-only");
   }
   return list(typeof f.balance === "string" ? f.balance : undefined, BALANCE_MODES, "--balance") as BalanceMode[];
 }
 
 export function benchFromFlags(f: BenchFlags): BenchOptions {
   const balance = balanceModes(f);
-  if (f.soak !== undefined && (f.link !== undefined || f.messagingOnly)) {
-    throw new UsageError("--soak runs on its own, on loopback: leave out --link and --messaging-only");
+  if (f.soak !== undefined && (f.link !== undefined || f.messagingOnly || f.compress)) {
+    throw new UsageError("--soak runs on its own, on loopback: leave out --link, --compress and --messaging-only");
   }
+  if (f.compress && f.messagingOnly) throw new UsageError("--compress is for the downtime suite: leave out --messaging-only");
   if (f.soak !== undefined && f.sizes !== undefined && f.sizes.includes(",")) {
     throw new UsageError(`--sizes: with --soak, one size (the guest's buffer in MiB), not "${f.sizes}"`);
   }
@@ -73,6 +75,7 @@ export function benchFromFlags(f: BenchFlags): BenchOptions {
     strategies: list(f.strategies, REQUESTABLE, "--strategies") as RequestedStrategy[],
     sizes,
     reps: f.reps ?? (f.quick ? 1 : 3),
+    compress: !!f.compress,
     quick: !!f.quick,
     overhead: f.overhead && !f.messagingOnly,
     messaging: f.messaging,

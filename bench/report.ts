@@ -1,15 +1,28 @@
-// The benchmark's outputs from one BenchResult: the table printed on the
-// terminal (and pasted in the README as markdown), the downtime chart, and a
-// self-contained HTML report (inline SVG, no script) with every chart.
+// The benchmark's outputs from one BenchResult: the tables printed on the
+// terminal (the verdict and every figure; latest.md has them as markdown for
+// the README) and a self-contained HTML report (inline SVG rendered from
+// Vega-Lite, no script) that opens with the verdict and has every chart
+// (suite-charts.ts).
 
 import { escapeHtml, f0, f2, htmlTable, markdown, table } from "./stats.js";
-import { barChart, lineChart, type Series } from "./charts.js";
+import { barChart } from "./charts.js";
 import { judgeTargets, linkMBps, type BenchResult } from "./result.js";
-import type { SuiteRow } from "./suite.js";
+import { strategyLabel, type SuiteRow } from "./suite.js";
+import { verdictHtml, verdictMarkdown, verdictSize, verdictText } from "./verdict.js";
+import {
+  dirtyRateChart,
+  downtimeBySizeCharts,
+  downtimeChart,
+  faultLatencyChart,
+  faultsChart,
+  progressChart,
+  roundsChart,
+} from "./suite-charts.js";
 import type { OverheadRow } from "./overhead.js";
 import type { Variant } from "../host/instrument/variants.js";
 import type { Floor } from "./floor.js";
 import { MESSAGING_HEADER, messagingCells, messagingSection } from "./messaging-report.js";
+import { COMPRESSION_HEADER, compressionCells, compressionSection, compressionTitle } from "./compression-report.js";
 
 export const HEADER = [
   "workload",
@@ -40,7 +53,7 @@ export function rowCells(x: SuiteRow, r: BenchResult): string[] {
   return [
     x.workload,
     String(x.sizeMiB),
-    x.strategy,
+    strategyLabel(x),
     x.failed ? `${x.runs - x.failed}/${x.runs}` : String(x.runs),
     f2(x.downtimeP50Ms),
     x.runs - x.failed > 1 ? f2(x.downtimeP99Ms) : "1 run", // a p99 of one run is that run: say so
@@ -70,6 +83,8 @@ export function floorLine(f: Floor): string {
 export function textReport(r: BenchResult): string {
   const parts: string[] = [];
   parts.push(`Floor of this machine: ${floorLine(r.floor)}`);
+  const size = verdictSize(r);
+  if (size !== null) parts.push(`Verdict at ${size} MiB (best: the least progress lost)\n` + verdictText(r, size));
   if (r.rows.length)
     parts.push(
       table(
@@ -93,6 +108,7 @@ export function textReport(r: BenchResult): string {
       ),
     );
   }
+  if (r.rows.some((x) => x.compress)) parts.push(`${compressionTitle(r)}\n` + table(COMPRESSION_HEADER, compressionCells(r)));
   if (r.messaging) parts.push("Messages between processes: the forwarding mechanisms\n" + table(MESSAGING_HEADER, messagingCells(r)));
   parts.push(
     "Targets\n" +
@@ -103,125 +119,85 @@ export function textReport(r: BenchResult): string {
   return parts.join("\n\n");
 }
 
+/** bench/results/latest.md: the verdict, then every figure. */
 export function markdownTable(r: BenchResult): string {
-  return markdown(
-    HEADER,
-    r.rows.map((x) => rowCells(x, r)),
+  const size = verdictSize(r);
+  const verdict =
+    size === null ? "" : `Verdict at ${size} MiB (best: the least progress lost)\n\n${verdictMarkdown(r, size)}\n\nEvery figure\n\n`;
+  return (
+    verdict +
+    markdown(
+      HEADER,
+      r.rows.map((x) => rowCells(x, r)),
+    )
   );
 }
 
 const sizesOf = (r: BenchResult) => [...new Set(r.rows.map((x) => x.sizeMiB))].sort((a, b) => a - b);
 const workloadsOf = (r: BenchResult) => [...new Set(r.rows.map((x) => x.workload))];
-const strategiesOf = (r: BenchResult) => [...new Set(r.rows.map((x) => x.strategy))];
-
-/** Downtime p50 by workload (groups) and strategy (bars) at one size, log scale. */
-export function downtimeChart(r: BenchResult, size: number): string {
-  const rows = r.rows.filter((x) => x.sizeMiB === size);
-  const workloads = workloadsOf(r).filter((w) => rows.some((x) => x.workload === w));
-  return barChart({
-    title: `Downtime p50 at ${size} MiB, by workload and strategy (log scale)`,
-    yLabel: "downtime ms",
-    categories: workloads,
-    series: strategiesOf(r).map((s) => ({
-      name: s,
-      values: workloads.map((w) => rows.find((x) => x.workload === w && x.strategy === s)?.downtimeP50Ms ?? null),
-    })),
-    log: true,
-    line: { y: 2, label: "2 ms target" },
-  });
-}
-
-function precopyRoundsChart(r: BenchResult, size: number, strategy: string): string {
-  const series: Series[] = r.suite.runs
-    .filter((x) => x.sizeMiB === size && x.strategy === strategy && x.rep === 0)
-    .map((x) => ({ name: x.workload, points: x.stats.pagesPerRound.map((p, i) => [i + 1, p] as [number, number]) }));
-  return lineChart({
-    title: `${strategy}: pages sent per round at ${size} MiB (last round of pre-copy is the stop-and-copy)`,
-    xLabel: "round",
-    yLabel: "pages",
-    series,
-  });
-}
-
-function faultsChart(r: BenchResult, size: number): string {
-  const series: Series[] = r.suite.runs
-    .filter((x) => x.sizeMiB === size && x.strategy === "postcopy" && x.rep === 0 && x.stats.faultTimesMs.length)
-    .map((x) => ({ name: x.workload, points: x.stats.faultTimesMs.map((t, i) => [t, i + 1] as [number, number]) }));
-  return lineChart({
-    title: `post-copy: pages faulted in over time at ${size} MiB (cumulative)`,
-    xLabel: "ms after resuming on the destination",
-    yLabel: "faults",
-    series,
-  });
-}
-
-function progressChart(r: BenchResult, size: number, workload: string): string {
-  const runs = r.suite.runs.filter((x) => x.sizeMiB === size && x.workload === workload && x.rep === 0);
-  const series: Series[] = runs.map((x) => ({
-    name: x.strategy,
-    points: x.progress.map((v, i) => [i * r.suite.bucketMs - r.suite.settleMs, v] as [number, number]),
-  }));
-  return lineChart({
-    title: `${workload} ${size} MiB: progress rate around the migration (1 = before it)`,
-    xLabel: "ms after the migration started",
-    yLabel: "rate / rate before",
-    series,
-    width: 560,
-    height: 240,
-    marks: [{ x: 0, label: "start" }],
-  });
-}
-
 const escape = escapeHtml;
+const joined = async (charts: Array<Promise<string>>) => (await Promise.all(charts)).join("");
 
 /** The downtime suite's sections of the HTML report. */
-function suiteSections(r: BenchResult, sizes: number[], main: number): string[] {
+async function suiteSections(r: BenchResult, sizes: number[], main: number): Promise<string[]> {
   const sections: string[] = [];
-  sections.push(`<h2>Downtime</h2>${sizes.map((s) => downtimeChart(r, s)).join("")}`);
-  sections.push(`<h2>Every figure</h2>${htmlTable(
+  const plain = r.rows.filter((x) => !x.compress);
+  sections.push(`<h2>Downtime</h2>${await joined(sizes.map((s) => downtimeChart(r, s)))}`);
+  const bySize = await downtimeBySizeCharts(r);
+  if (bySize.length) sections.push(`<h2>Downtime against memory size</h2><div class="grid">${bySize.join("")}</div>`);
+  sections.push(`<h2>Every figure</h2><div class="scroll">${htmlTable(
     HEADER,
     r.rows.map((x) => rowCells(x, r)),
-  )}
-<p>downtime: source frozen until the destination runs it. / RTT: downtime over the ws round trip. wire / mem: bytes on the wire over the guest's linear memory. / link: stream rate over the measured ws rate. lost ms: progress the workload lost to the migration, in ms of its rate before (covers the migration and ${r.suite.settleMs} ms after it). kv gap: the longest time between two completed kvstore requests during the migration and ${r.suite.settleMs} ms after.</p>`);
+  )}</div>
+<p>downtime: the guest's pause at the handover. / RTT: downtime over the ws round trip. source: the handover as the source saw it. switch, back: the pauses at the switch to tracking and back to plain. wire / mem: bytes on the wire over the guest's linear memory. / link: stream rate over the measured ws rate. lost ms: progress the workload lost to the migration, in ms of its rate before (covers the migration and ${r.suite.settleMs} ms after it). kv gap: the longest time between two completed kvstore requests during the migration and ${r.suite.settleMs} ms after. p99 of a single run is that run.</p>`);
+  sections.push(compressionSection(r));
+  if (plain.some((x) => x.strategy === "postcopy")) {
+    sections.push(`<h2>Post-copy fault latency</h2>${await joined(sizes.map((z) => faultLatencyChart(r, z)))}`);
+    sections.push(`<h2>Post-copy faults over time</h2>${await joined(sizes.map((z) => faultsChart(r, z)))}`);
+  }
+  if (plain.some((x) => x.strategy === "precopy"))
+    sections.push(`<h2>Pre-copy: dirty rate and link rate</h2>${await joined(sizes.map((z) => dirtyRateChart(r, z)))}`);
   for (const s of ["precopy", "hybrid"])
-    if (r.rows.some((x) => x.strategy === s))
-      sections.push(`<h2>${s}: pages per round</h2>${sizes.map((z) => precopyRoundsChart(r, z, s)).join("")}`);
-  if (r.rows.some((x) => x.strategy === "postcopy"))
-    sections.push(`<h2>Post-copy faults over time</h2>${sizes.map((z) => faultsChart(r, z)).join("")}`);
+    if (plain.some((x) => x.strategy === s))
+      sections.push(`<h2>${s}: pages per round</h2>${await joined(sizes.map((z) => roundsChart(r, z, s)))}`);
   sections.push(
-    `<h2>Progress around the migration (${main} MiB, first run of each strategy)</h2><div class="grid">${workloadsOf(r)
-      .map((w) => progressChart(r, main, w))
-      .join("")}</div>`,
+    `<h2>Progress around the migration (${main} MiB, first run of each strategy)</h2><div class="grid">${await joined(
+      workloadsOf(r).map((w) => progressChart(r, main, w)),
+    )}</div>`,
   );
   return sections;
 }
 
-export function htmlReport(r: BenchResult): string {
+export async function htmlReport(r: BenchResult): Promise<string> {
   const sizes = sizesOf(r);
-  const main = sizes.includes(64) ? 64 : sizes[0];
+  const main = verdictSize(r) ?? 64;
   const sections: string[] = [];
   const targets = judgeTargets(r);
+  if (r.rows.length) sections.push(verdictHtml(r, main));
   sections.push(
     `<h2>Targets</h2><ul>${targets.map((t) => `<li class="${t.met === null ? "na" : t.met ? "met" : "not"}"><b>${t.met === null ? "n/a" : t.met ? "met" : "not met"}</b> — ${escape(t.target)}: ${escape(t.detail)}</li>`).join("")}</ul>`,
   );
   sections.push(`<h2>Floor of this machine</h2><p>${escape(floorLine(r.floor))}</p>`);
-  if (r.rows.length) sections.push(...suiteSections(r, sizes, main));
+  if (r.rows.length) sections.push(...(await suiteSections(r, sizes, main)));
   if (r.overhead) {
     const o = r.overhead;
     sections.push(
-      barChart({
-        title: "Instrumentation overhead: run time / uninstrumented build",
+      await barChart({
+        title: `Instrumentation overhead: run time / uninstrumented build (median of ${o.rows[0]?.reps ?? 0} interleaved repetitions)`,
         yLabel: "ratio",
         categories: [...o.rows.map((x) => x.guest), "geomean"],
         series: (["plain", "track", "postcopy"] as const).map((v) => ({
           name: v,
           values: [...o.rows.map((x) => x.ratio[v]), o.geomean[v]],
         })),
-        line: { y: 1.5, label: "1.5x target" },
+        rules: [
+          { y: 1.1, label: "plain: 1.1x target" },
+          { y: 1.5, label: "1.5x target" },
+        ],
       }),
     );
   }
-  if (r.messaging) sections.push(messagingSection(r));
+  if (r.messaging) sections.push(await messagingSection(r));
   if (r.suite.skipped.length)
     sections.push(
       `<h2>Not measured</h2><ul>${r.suite.skipped.map((s) => `<li>${escape(`${s.workload} ${s.sizeMiB} MiB: ${s.reason}`)}</li>`).join("")}</ul>`,
@@ -239,7 +215,8 @@ export function htmlReport(r: BenchResult): string {
 /** A self-contained report page (the benchmark's, the balance benchmark's): its title, heading, a line about the run (HTML), sections (HTML). */
 export function htmlPage(title: string, heading: string, about: string, sections: string[]): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
-<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f4f4f4}.met b{color:#080}.not b{color:#c00}.na b{color:#888}.grid{display:flex;flex-wrap:wrap;gap:8px}svg{margin:6px 0}pre{font-size:11px;background:#f8f8f8;padding:6px;overflow-x:auto}</style></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 8px;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f4f4f4}.scroll{overflow-x:auto}.verdict tr.best td{background:#e3f4e1;font-weight:bold}.met b{color:#080}.not b{color:#c00}.na b{color:#888}.grid{display:flex;flex-wrap:wrap;gap:8px}.grid svg{flex:1 1 420px}svg{margin:6px 0}pre{font-size:11px;background:#f8f8f8;padding:6px;overflow-x:auto}</style></head>
 <body><h1>${escape(heading)}</h1>
 <p>${about}</p>
 ${sections.join("\n")}

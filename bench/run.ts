@@ -23,7 +23,8 @@ import { setupLink, type NetLink } from "./link.js";
 import { runSuite, summarize } from "./suite.js";
 import { runMessaging } from "./messaging.js";
 import type { ForwardingMode } from "../host/cluster/forwarding/forwarding.js";
-import { downtimeChart, htmlReport, markdownTable, textReport, floorLine } from "./report.js";
+import { htmlReport, markdownTable, textReport, floorLine } from "./report.js";
+import { downtimeChart } from "./suite-charts.js";
 import { messagingTable } from "./messaging-report.js";
 import type { BenchResult } from "./result.js";
 import { table } from "./stats.js";
@@ -38,6 +39,8 @@ export interface BenchOptions {
   strategies: RequestedStrategy[];
   sizes: number[];
   reps: number;
+  /** each strategy also with --compress */
+  compress: boolean;
   quick: boolean;
   overhead: boolean;
   /** the messaging benchmark (forwarding mechanisms); messagingOnly: nothing else but the floor */
@@ -84,7 +87,7 @@ async function measure(o: BenchOptions, link: NetLink | null, secretFile: string
   const suite = o.messagingOnly
     ? { runs: [], skipped: [], bucketMs: 100, settleMs }
     : await runSuite(
-        { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, settleMs, link, log },
+        { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, compress: o.compress, settleMs, link, log },
         secretFile,
         readSecret(secretFile ?? undefined),
       );
@@ -94,7 +97,7 @@ async function measure(o: BenchOptions, link: NetLink | null, secretFile: string
 }
 
 /** Prints the report and writes the JSON, the HTML and the README's chart and table. */
-function report(o: BenchOptions, result: BenchResult, latency: LatencyRow[]): void {
+async function report(o: BenchOptions, result: BenchResult, latency: LatencyRow[]): Promise<void> {
   console.log("\n" + textReport(result));
   if (latency.length) {
     console.log("\nFreeze latency (request -> unwound, as the node sees it) and capture time");
@@ -108,12 +111,12 @@ function report(o: BenchOptions, result: BenchResult, latency: LatencyRow[]): vo
   mkdirSync(o.out, { recursive: true });
   const base = join(o.out, result.when.slice(0, 10));
   writeFileSync(`${base}.json`, JSON.stringify({ ...result, latency }, null, 1));
-  writeFileSync(`${base}.html`, htmlReport(result));
+  writeFileSync(`${base}.html`, await htmlReport(result));
   const written = [`${base}.json`, `${base}.html`];
   const sizes = [...new Set(result.rows.map((r) => r.sizeMiB))].sort((a, b) => a - b);
   if (sizes.length) {
     written.push(join(o.out, "latest-downtime.svg"), join(o.out, "latest.md"));
-    writeFileSync(written[2], downtimeChart(result, sizes.includes(64) ? 64 : sizes[0]));
+    writeFileSync(written[2], await downtimeChart(result, sizes.includes(64) ? 64 : sizes[0]));
     writeFileSync(written[3], markdownTable(result) + "\n");
   }
   if (result.messaging) {
@@ -150,7 +153,7 @@ export async function runBalanceBench(o: BenchOptions, log: (s: string) => void)
   const base = join(o.out, `${result.when.slice(0, 10)}-balance`);
   const md = join(o.out, "latest-balance.md");
   writeFileSync(`${base}.json`, JSON.stringify(result, null, 1));
-  writeFileSync(`${base}.html`, balanceHtml(result));
+  writeFileSync(`${base}.html`, await balanceHtml(result));
   writeFileSync(md, balanceMarkdown(result) + "\n");
   console.log(`\nwritten: ${base}.json, ${base}.html, ${md}`);
   if (result.runs.some((r) => r.failures.length)) process.exitCode = 1;
@@ -189,7 +192,7 @@ export async function runBench(o: BenchOptions, log: (s: string) => void = toStd
       rows: summarize(suite.runs),
       messaging,
     };
-    report(o, result, latency);
+    await report(o, result, latency);
     return result;
   } finally {
     process.off("SIGINT", onSignal);

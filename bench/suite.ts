@@ -37,6 +37,8 @@ export interface SuiteOptions {
   strategies: RequestedStrategy[];
   sizes: number[];
   reps: number;
+  /** each strategy also with --compress (runs without it, then with it) */
+  compress: boolean;
   settleMs: number;
   link: NetLink | null;
   log: (s: string) => void;
@@ -54,6 +56,8 @@ export interface MigrationRun {
   sizeMiB: number;
   /** what was asked (auto: its choice is in the statistics) */
   strategy: RequestedStrategy;
+  /** moved with --compress */
+  compress: boolean;
   rep: number;
   /** the guest's linear memory when it moved, bytes */
   memoryBytes: number;
@@ -197,26 +201,27 @@ async function measureMigration(
   w: Running,
   to: Node,
   strategy: RequestedStrategy,
+  compress: boolean,
   rep: number,
 ): Promise<MigrationRun> {
   if (w.ended) throw new Error(`${w.label} ended: ${w.ended}`);
   const memoryBytes = (await cluster.ps()).find((p) => p.pid === w.pid)?.memory ?? 0;
   const start = Date.now();
-  const stats = await cluster.migrate(w.pid, to.name, { strategy });
+  const stats = await cluster.migrate(w.pid, to.name, { strategy, compress });
   const end = Date.now();
   // observe the settle window after it (the ticks lag a little: bounded wait)
   await sleep(o.settleMs);
   const settled = () => (w.ticks[w.ticks.length - 1]?.t ?? 0) >= end + o.settleMs || w.ended !== null;
   await until(settled, 30_000, `${w.label} ticking after a migration`).catch(() => undefined);
-  if (rep > 0) stats.faultTimesMs = []; // one run's worth is enough for the chart
+  if (rep > 0) [stats.faultTimesMs, stats.faultLatenciesUs] = [[], []]; // one run's worth is enough for the charts
   const p = progressAround(w.ticks, start, end, o.settleMs);
   o.log(
-    `${w.label} ${strategy} #${rep + 1}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, ` +
-      `downtime ${stats.downtimeMs.toFixed(2)} ms (source ${stats.handoverMs.toFixed(2)}), switch ${stats.switchPauseMs.toFixed(2)}/${stats.switchBackPauseMs.toFixed(2)} ms, total ${stats.totalMs.toFixed(0)} ms, ${(stats.bytesSent / 1e6).toFixed(1)} MB, ` +
+    `${w.label} ${strategy}${compress ? " --compress" : ""} #${rep + 1}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, ` +
+      `downtime ${stats.downtimeMs.toFixed(2)} ms (source ${stats.handoverMs.toFixed(2)}), switch ${stats.switchPauseMs.toFixed(2)}/${stats.switchBackPauseMs.toFixed(2)} ms, total ${stats.totalMs.toFixed(0)} ms, ${(stats.bytesSent / 1e6).toFixed(1)} MB${compress ? ` (of ${(stats.rawBytes / 1e6).toFixed(1)})` : ""}, ` +
       `rounds ${stats.rounds}, faults ${stats.faults}, lost ${Number.isFinite(p.lostMs) ? p.lostMs.toFixed(0) : "?"} ms` +
       (w.workload === "kvstore" && p.longestGapMs !== null ? `, longest gap ${p.longestGapMs} ms` : ""),
   );
-  return { workload: w.workload, sizeMiB: w.sizeMiB, strategy, rep, memoryBytes, stats, ...p, endMs: end - start };
+  return { workload: w.workload, sizeMiB: w.sizeMiB, strategy, compress, rep, memoryBytes, stats, ...p, endMs: end - start };
 }
 
 async function measureWorkload(
@@ -234,10 +239,12 @@ async function measureWorkload(
   try {
     await warmUp(o, w);
     for (const strategy of o.strategies) {
-      for (let rep = 0; rep < o.reps; rep++) {
-        const run = await measureMigration(o, cluster, w, nodes[1 - where], strategy, rep);
-        out.runs.push(run);
-        if (run.stats.result === "completed") where = 1 - where;
+      for (const compress of o.compress ? [false, true] : [false]) {
+        for (let rep = 0; rep < o.reps; rep++) {
+          const run = await measureMigration(o, cluster, w, nodes[1 - where], strategy, compress, rep);
+          out.runs.push(run);
+          if (run.stats.result === "completed") where = 1 - where;
+        }
       }
     }
   } finally {
@@ -273,6 +280,8 @@ export interface SuiteRow {
   workload: string;
   sizeMiB: number;
   strategy: RequestedStrategy;
+  /** moved with --compress */
+  compress: boolean;
   runs: number;
   failed: number;
   /** the guest's own pause at the handover (one clock: last instruction there, first here) */
@@ -290,6 +299,9 @@ export interface SuiteRow {
   totalP50Ms: number;
   /** bytes on the wire / the guest's linear memory */
   wireRatio: number;
+  /** --compress: the pages' bytes / the bytes on the wire (1 without it), and the pages sent as deltas */
+  compressRatio: number;
+  deltaPages: number;
   mbSent: number;
   mbps: number;
   rounds: number;
@@ -305,6 +317,9 @@ export interface SuiteRow {
   /** --strategy auto: what it chose (each choice once), and its predictions (p50) */
   auto: { chose: string; predictedDowntimeMs: number; predictedLostMs: number } | null;
 }
+
+/** A row's strategy as the tables and charts name it: `precopy`, or `precopy +compress`. */
+export const strategyLabel = (x: SuiteRow) => (x.compress ? `${x.strategy} +compress` : x.strategy);
 
 /** What auto chose in these runs, and what it predicted. */
 function autoOf(runs: MigrationRun[]): SuiteRow["auto"] {
@@ -327,7 +342,7 @@ function autoOf(runs: MigrationRun[]): SuiteRow["auto"] {
 export function summarize(runs: MigrationRun[]): SuiteRow[] {
   const groups = new Map<string, MigrationRun[]>();
   for (const r of runs) {
-    const k = `${r.workload}\0${r.sizeMiB}\0${r.strategy}`;
+    const k = `${r.workload}\0${r.sizeMiB}\0${r.strategy}\0${r.compress}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups.values()].map((all) => {
@@ -338,6 +353,7 @@ export function summarize(runs: MigrationRun[]): SuiteRow[] {
       workload: all[0].workload,
       sizeMiB: all[0].sizeMiB,
       strategy: all[0].strategy,
+      compress: all[0].compress,
       runs: all.length,
       failed: all.length - ok.length,
       downtimeP50Ms: p((r) => r.stats.downtimeMs),
@@ -351,6 +367,8 @@ export function summarize(runs: MigrationRun[]): SuiteRow[] {
       pausesP50Ms: p((r) => r.stats.pausesMs),
       totalP50Ms: p((r) => r.stats.totalMs),
       wireRatio: p((r) => r.stats.bytesSent / Math.max(1, r.memoryBytes)),
+      compressRatio: p((r) => r.stats.rawBytes / Math.max(1, r.stats.bytesSent)),
+      deltaPages: p((r) => r.stats.deltaPages),
       mbSent: p((r) => r.stats.bytesSent / 1e6),
       mbps: p((r) => r.stats.mbps),
       rounds: p((r) => r.stats.rounds),

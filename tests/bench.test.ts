@@ -142,13 +142,14 @@ describe("migrant bench", () => {
     expect(r.stdout).toMatch(/Messages between processes/);
   }, 180_000);
 
-  it("--link runs the nodes over a rate-capped veth between two namespaces, or says why not and runs on loopback", async () => {
+  it("--link runs the nodes over a rate-capped veth between two namespaces, or says why not and runs on loopback; --compress runs each strategy without and with it", async () => {
     const out = mkdtempSync(join(tmpdir(), "migrant-bench-link-"));
     const r = await migrant(
       [
         "bench",
         "--link",
         "1gbit",
+        "--compress",
         "--workloads",
         "idle",
         "--strategies",
@@ -168,7 +169,14 @@ describe("migrant bench", () => {
     expect(r.code, r.stderr).toBe(0);
     const json = readdirSync(out).find((f) => f.endsWith(".json"))!;
     const result = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchResult;
-    expect(result.suite.runs.map((x) => x.stats.result)).toEqual(["completed"]);
+    expect(result.suite.runs.map((x) => [x.compress, x.stats.result])).toEqual([
+      [false, "completed"],
+      [true, "completed"],
+    ]);
+    const [plain, packed] = result.suite.runs.map((x) => x.stats);
+    expect(plain.bytesSent).toBe(plain.rawBytes);
+    expect(packed.bytesSent).toBeLessThan(packed.rawBytes / 4); // idle's buffer: one byte in 64 written
+    expect(r.stdout).toMatch(/Compression \(--compress\)[^\n]*\n.*ratio[^\n]*\nidle\s+2\s+freeze\s+\d+\.\d+x/);
     expect(result.messaging).toBeNull();
     if (result.link && "rate" in result.link) {
       expect(r.stderr).toMatch(
