@@ -84,7 +84,7 @@ export function textReport(r: BenchResult): string {
   const parts: string[] = [];
   parts.push(`Floor of this machine: ${floorLine(r.floor)}`);
   const size = verdictSize(r);
-  if (size !== null) parts.push(`Verdict at ${size} MiB (best: the least progress lost)\n` + verdictText(r, size));
+  if (size !== null) parts.push(`Verdict at ${size} MiB (best: the least progress lost, at least its pauses)\n` + verdictText(r, size));
   if (r.rows.length)
     parts.push(
       table(
@@ -123,7 +123,7 @@ export function textReport(r: BenchResult): string {
 export function markdownTable(r: BenchResult): string {
   const size = verdictSize(r);
   const verdict =
-    size === null ? "" : `Verdict at ${size} MiB (best: the least progress lost)\n\n${verdictMarkdown(r, size)}\n\nEvery figure\n\n`;
+    size === null ? "" : `Verdict at ${size} MiB (best: the least progress lost, at least its pauses)\n\n${verdictMarkdown(r, size)}\n\nEvery figure\n\n`;
   return (
     verdict +
     markdown(
