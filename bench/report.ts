@@ -123,7 +123,9 @@ export function textReport(r: BenchResult): string {
 export function markdownTable(r: BenchResult): string {
   const size = verdictSize(r);
   const verdict =
-    size === null ? "" : `Verdict at ${size} MiB (best: the least progress lost, at least its pauses)\n\n${verdictMarkdown(r, size)}\n\nEvery figure\n\n`;
+    size === null
+      ? ""
+      : `Verdict at ${size} MiB (best: the least progress lost, at least its pauses)\n\n${verdictMarkdown(r, size)}\n\nEvery figure\n\n`;
   return (
     verdict +
     markdown(
