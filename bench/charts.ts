@@ -198,3 +198,29 @@ export function stackedChart(o: {
   };
   return render(spec(o.title, [area], o));
 }
+
+/**
+ * A timeline: one lane per row, each step a bar from its start to its end,
+ * coloured by its kind (a tooltip gives its name and length).
+ */
+export function timelineChart(o: {
+  title: string;
+  xLabel: string;
+  steps: Array<{ lane: string; name: string; kind: string; start: number; end: number }>;
+  width?: number;
+  height?: number;
+}): Promise<string> {
+  const rows: Row[] = o.steps.map((s) => ({ ...s, ms: Math.round((s.end - s.start) * 100) / 100 }));
+  const bars: Layer = {
+    data: { values: rows },
+    mark: { type: "bar", height: { band: 0.7 } },
+    encoding: {
+      y: { field: "lane", type: "nominal", title: null, sort: [...new Set(o.steps.map((s) => s.lane))] },
+      x: { field: "start", type: "quantitative", title: o.xLabel },
+      x2: { field: "end" },
+      color: { field: "kind", type: "nominal", title: null, sort: [...new Set(o.steps.map((s) => s.kind))] },
+      tooltip: [{ field: "name" }, { field: "ms", title: "ms" }],
+    },
+  };
+  return render(spec(o.title, [bars], o));
+}

@@ -15,6 +15,7 @@ import {
   downtimeChart,
   faultLatencyChart,
   faultsChart,
+  migrationTimeline,
   progressChart,
   roundsChart,
 } from "./suite-charts.js";
@@ -138,6 +139,11 @@ export function markdownTable(r: BenchResult): string {
 const sizesOf = (r: BenchResult) => [...new Set(r.rows.map((x) => x.sizeMiB))].sort((a, b) => a - b);
 const workloadsOf = (r: BenchResult) => [...new Set(r.rows.map((x) => x.workload))];
 const escape = escapeHtml;
+/** The workload whose first runs the timeline shows: kvstore if it ran (it shows every step), else the first with steps. */
+function firstRunsWithPhases(r: BenchResult, size: number): string | null {
+  const runs = r.suite.runs.filter((x) => x.sizeMiB === size && !x.compress && x.rep === 0 && x.stats.phases?.length);
+  return runs.find((x) => x.workload === "kvstore")?.workload ?? runs[0]?.workload ?? null;
+}
 const joined = async (charts: Array<Promise<string>>) => (await Promise.all(charts)).join("");
 
 /** The downtime suite's sections of the HTML report. */
@@ -153,6 +159,8 @@ async function suiteSections(r: BenchResult, sizes: number[], main: number): Pro
   )}</div>
 <p>downtime: the guest's pause at the handover. / RTT: downtime over the ws round trip. source: the handover as the source saw it. switch, back: the pauses at the switch to tracking and back to plain. wire / mem: bytes on the wire over the guest's linear memory. / link: stream rate over the measured ws rate. lost ms: progress the workload lost to the migration, in ms of its rate before (covers the migration and ${r.suite.settleMs} ms after it). kv gap: the longest time between two completed kvstore requests during the migration and ${r.suite.settleMs} ms after. p99 of a single run is that run.</p>`);
   sections.push(compressionSection(r));
+  const timed = firstRunsWithPhases(r, main);
+  if (timed) sections.push(`<h2>One migration, step by step</h2>${await migrationTimeline(r, main, timed)}`);
   if (plain.some((x) => x.strategy === "postcopy")) {
     sections.push(`<h2>Post-copy fault latency</h2>${await joined(sizes.map((z) => faultLatencyChart(r, z)))}`);
     sections.push(`<h2>Post-copy faults over time</h2>${await joined(sizes.map((z) => faultsChart(r, z)))}`);

@@ -6,7 +6,7 @@
 // without --compress (compression-report.ts has those), the first run of
 // each kind where a chart shows single runs.
 
-import { barChart, lineChart, type Rule, type Series } from "./charts.js";
+import { barChart, lineChart, timelineChart, type Rule, type Series } from "./charts.js";
 import { linkMBps, type BenchResult } from "./result.js";
 import { strategyLabel, type MigrationRun, type SuiteRow } from "./suite.js";
 
@@ -176,5 +176,25 @@ export function progressChart(r: BenchResult, size: number, workload: string): P
     height: 200,
     marks: [{ x: 0, label: "start" }],
     ends: runs.map((x) => ({ name: name(x), x: x.endMs })),
+  });
+}
+
+/** One migration of `workload` by each strategy, as the source's steps over time (round n: "rounds"). */
+export function migrationTimeline(r: BenchResult, size: number, workload: string): Promise<string> {
+  const runs = firstRuns(r, size).filter((x) => x.workload === workload && x.stats.phases?.length);
+  return timelineChart({
+    title: `${workload} ${size} MiB: one migration by each strategy, step by step on the source (hover for each step's length)`,
+    xLabel: "ms after the migration began",
+    steps: runs.flatMap((x) =>
+      x.stats.phases.map((p) => ({
+        lane: x.strategy,
+        name: p.name,
+        kind: p.name.replace(/^round \d+$/, "rounds"),
+        start: p.startMs,
+        end: Math.max(p.endMs, p.startMs + 0.05), // a step of no length still shows
+      })),
+    ),
+    height: 30 * Math.max(1, runs.length),
+    width: 760,
   });
 }

@@ -122,6 +122,18 @@ function expectPauses(stats: MigrationStats): void {
   // the switch back to plain (post-copy's destination): measured unless the guest ended first
   if (s.strategy === "freeze" || s.strategy === "precopy") expect(s.switchBackPauseMs).toBe(0);
   expect(s.pausesMs).toBeCloseTo(s.downtimeMs + s.switchPauseMs + s.switchBackPauseMs, 6);
+  // the timeline: the source's steps one after the other from setup to the end, the strategy's own among them
+  const names = s.phases.map((p) => p.name);
+  expect(names[0]).toBe("setup");
+  s.phases.forEach((p, i) => {
+    expect(p.endMs).toBeGreaterThanOrEqual(p.startMs);
+    if (i > 0) expect(p.startMs).toBe(s.phases[i - 1].endMs);
+  });
+  expect(s.phases[s.phases.length - 1].endMs).toBeCloseTo(s.totalMs, 1);
+  expect(names).toEqual(expect.arrayContaining(["handover", "let go"]));
+  if (tracked) expect(names).toEqual(expect.arrayContaining(["switch to tracking", "round 1"]));
+  const last = s.strategy === "postcopy" || s.strategy === "hybrid" ? "post-copy: faults and push" : "let go";
+  expect(names[names.length - 1]).toBe(last);
   // every post-copy fault's latency is recorded (the report's distribution), and the percentiles come from them
   expect(s.faultLatenciesUs).toHaveLength(Math.min(s.faults, 20_000));
   if (s.faults) expect(Math.max(...s.faultLatenciesUs)).toBeGreaterThanOrEqual(s.faultP99Us - 1);

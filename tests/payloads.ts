@@ -108,6 +108,7 @@ const stats = fc.record({
   faultP99Us: amount,
   faultTimesMs: fc.array(anyNumber, { maxLength: 5 }),
   faultLatenciesUs: fc.array(amount, { maxLength: 5 }),
+  phases: fc.array(fc.record({ name: text, startMs: amount, endMs: amount }), { maxLength: 3 }),
 });
 
 const frozen = fc.record({

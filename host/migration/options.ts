@@ -55,6 +55,13 @@ export interface AutoChoice {
   linkMBps: number;
 }
 
+/** One step of a migration on the source's clock, ms after it began there (the benchmark's timeline). */
+export interface Phase {
+  name: string;
+  startMs: number;
+  endMs: number;
+}
+
 export interface MigrationStats {
   pid: string;
   from: string;
@@ -109,6 +116,8 @@ export interface MigrationStats {
   faultTimesMs: number[];
   /** each post-copy fault's latency, us (at most 20000; the benchmark's CDF) */
   faultLatenciesUs: number[];
+  /** the source's steps one after the other: setup, switch to tracking, round n, freeze, stop-and-copy, handover, let go, post-copy, rollback */
+  phases: Phase[];
 }
 
 export interface Progress {
@@ -171,6 +180,7 @@ export const MIGRATION_STATS: Shape<MigrationStats> = object({
   faultP99Us: amount,
   faultTimesMs: array(number()),
   faultLatenciesUs: array(amount),
+  phases: array(object({ name: string, startMs: amount, endMs: amount })),
 });
 
 export const PROGRESS: Shape<Progress> = object({

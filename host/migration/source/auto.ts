@@ -129,6 +129,7 @@ export async function chooseStrategy(m: Emigration, linkMBps: number): Promise<S
   let c = choose(figures);
   if (c === "measure") {
     await switchToTracking(m);
+    m.enter("auto: dirty rate");
     const t = performance.now();
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
     m.checkCancelled();

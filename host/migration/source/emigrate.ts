@@ -65,12 +65,18 @@ const STRATEGY: Record<Strategy, (m: Emigration) => Promise<number[]>> = {
 export async function emigrate(ctx: EmigrationContext): Promise<MigrationStats> {
   const m = new Emigration(ctx);
   try {
+    if (ctx.options.strategy === "auto") m.enter("auto: choose");
     const strategy = ctx.options.strategy === "auto" ? await chooseStrategy(m, ctx.linkMBps ?? DEFAULT_LINK_MBPS) : ctx.options.strategy;
+    m.enter("setup");
     await setup(m);
     const absent = await STRATEGY[strategy](m);
     // post-copy's destination (hybrid's too, even with nothing absent) ends with migDone, once back in plain
-    if (strategy === "postcopy" || strategy === "hybrid") await servePostCopy(m, absent);
+    if (strategy === "postcopy" || strategy === "hybrid") {
+      m.enter("post-copy: faults and push");
+      await servePostCopy(m, absent);
+    }
   } catch (e) {
+    m.enter("rollback");
     await rollback(m, e);
   }
   return m.finish();

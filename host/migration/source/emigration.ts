@@ -128,6 +128,7 @@ export class Emigration {
       faultP99Us: 0,
       faultTimesMs: [],
       faultLatenciesUs: [],
+      phases: [],
     };
     this.stream = new PageStream(this);
     this.throttle = new Throttle(this);
@@ -145,6 +146,14 @@ export class Emigration {
     return this.ctx.getProcess();
   }
 
+  /** Ends the step under way and begins `name` (the statistics' timeline). */
+  enter(name: string): void {
+    const t = performance.now() - this.startedAt;
+    const open = this.stats.phases[this.stats.phases.length - 1];
+    if (open) open.endMs = t;
+    this.stats.phases.push({ name, startMs: t, endMs: t });
+  }
+
   /** Fails the migration if it was cancelled and it is not too late. */
   checkCancelled(): void {
     if (!this.handedOver && this.ctx.cancelled()) throw new MigrationFailed("cancelled", true);
@@ -157,6 +166,7 @@ export class Emigration {
 
   /** Freezes the process for the handover; the downtime starts now. */
   async freeze(): Promise<FrozenState> {
+    this.enter("freeze");
     const s = await this.process.freeze();
     this.throttle.stop();
     if (!s) throw new MigrationFailed("the process ended before it could move");
@@ -201,6 +211,10 @@ export class Emigration {
     this.throttle.stop();
     this.stats.totalMs = performance.now() - this.startedAt;
     const s = this.stats;
+    const open = s.phases[s.phases.length - 1];
+    if (open) open.endMs = s.totalMs;
+    const ms = (x: number) => Math.round(x * 100) / 100;
+    s.phases = s.phases.map((p) => ({ name: p.name, startMs: ms(p.startMs), endMs: ms(p.endMs) }));
     s.pausesMs = s.downtimeMs + s.switchPauseMs + s.switchBackPauseMs;
     this.stats.mbps = this.stream.rate();
     return this.stats;

@@ -22,6 +22,7 @@ import type { GuestProcess } from "../../process.js";
 /** Freezes, sends the pages `rest()` names then (one last round), and hands over with nothing absent. */
 export async function stopAndCopy(m: Emigration, rest: () => number[]): Promise<void> {
   const state = await m.freeze();
+  m.enter("stop-and-copy");
   const pages = rest();
   m.stats.rounds++;
   m.stats.pagesPerRound.push(pages.length);
@@ -31,6 +32,7 @@ export async function stopAndCopy(m: Emigration, rest: () => number[]): Promise<
 
 /** Hands over with `absent` pages and those of `range` left to post-copy; the downtime ends when the destination runs it. */
 export async function handover(m: Emigration, state: FrozenState, absent: number[], range: [number, number] = [0, 0]): Promise<void> {
+  m.enter("handover");
   const proc = m.process;
   const L = m.layout;
   const asyncify = new Uint8Array(proc.memory.buffer, L.asyncStart, state.asyncUsed).slice();
@@ -58,6 +60,7 @@ export async function handover(m: Emigration, state: FrozenState, absent: number
   m.stats.handoverMs = performance.now() - m.frozenAt;
   m.stats.downtimeMs = guestPause(proc, r.at, m.stats.handoverMs);
   m.handedOver = true;
+  m.enter("let go"); // the guest runs there: this node ends its worker and moves the process in its table
   await proc.release();
   m.ctx.onHandover();
 }

@@ -14,6 +14,7 @@ export async function preCopyRounds(m: Emigration): Promise<void> {
   let pages = m.nonZeroPages();
   for (;;) {
     stats.rounds++;
+    m.enter(`round ${stats.rounds}`);
     const start = performance.now();
     const before = stats.rawBytes; // the pages' own bytes: with --compress the link carries them faster than its byte rate
     await m.stream.send(pages, `pre-copy round ${stats.rounds}`, true);

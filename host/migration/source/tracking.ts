@@ -14,6 +14,7 @@ import { MigrationFailed, type Emigration } from "./emigration.js";
 
 export async function switchToTracking(m: Emigration): Promise<void> {
   if (m.process.variant === "track") return; // switched already (auto, to measure its dirty rate)
+  m.enter("switch to tracking");
   const t = performance.now();
   const tracking = await m.process.toVariant("track", () => m.process.dirtyMap().fill(0));
   if (!tracking) throw new MigrationFailed("the process ended before it could move");
