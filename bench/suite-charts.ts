@@ -162,20 +162,19 @@ export function dirtyRateChart(r: BenchResult, size: number): Promise<string> {
 /** A workload's progress rate around its migrations (1 = the rate before), a line per strategy; the start and each end marked. */
 export function progressChart(r: BenchResult, size: number, workload: string): Promise<string> {
   const runs: MigrationRun[] = r.suite.runs.filter((x) => x.sizeMiB === size && x.workload === workload && x.rep === 0);
-  const name = (x: MigrationRun) => (x.compress ? `${x.strategy} +compress` : x.strategy);
   return lineChart({
     title: `${workload} ${size} MiB: progress rate around the migration (${r.suite.bucketMs} ms buckets; dashed: each one's end)`,
     xLabel: "ms after the migration started",
     yLabel: "rate / rate before",
     points: false,
     series: runs.map((x) => ({
-      name: name(x),
+      name: strategyLabel(x),
       points: x.progress.map((v, i) => [i * r.suite.bucketMs - r.suite.settleMs, v] as [number, number]),
     })),
     width: 440,
     height: 200,
     marks: [{ x: 0, label: "start" }],
-    ends: runs.map((x) => ({ name: name(x), x: x.endMs })),
+    ends: runs.map((x) => ({ name: strategyLabel(x), x: x.endMs })),
   });
 }
 

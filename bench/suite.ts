@@ -319,7 +319,7 @@ export interface SuiteRow {
 }
 
 /** A row's strategy as the tables and charts name it: `precopy`, or `precopy +compress`. */
-export const strategyLabel = (x: SuiteRow) => (x.compress ? `${x.strategy} +compress` : x.strategy);
+export const strategyLabel = (x: { strategy: string; compress: boolean }) => (x.compress ? `${x.strategy} +compress` : x.strategy);
 
 /** What auto chose in these runs, and what it predicted. */
 function autoOf(runs: MigrationRun[]): SuiteRow["auto"] {

@@ -13,7 +13,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDelta, DeltaError, encodeDelta } from "../host/migration/xbzrle.js";
 import { pack, packSync, SentPages, unpack } from "../host/migration/compress.js";
-import { batchMessage, openBatch, type Batch } from "../host/migration/batch.js";
+import { BATCH_PAGES, batchMessage, openBatch, type Batch } from "../host/migration/batch.js";
 import { ProtocolError } from "../host/net/protocol.js";
 import { STRATEGIES, type MigrationStats } from "../host/migration/options.js";
 import { WORKLOADS, guestBytes, guestImage, runToEnd } from "./guests.js";
@@ -162,6 +162,8 @@ describe("packed batches", () => {
       ["a delta past its page", records(whole(1), [1, 4, 0x80, 0x20, 1, 9])],
       ["a delta longer than a page", records(whole(1), [1, 0x81, 0x40])],
     ];
+    // a few bytes that claim a full batch of pages: refused before anything is allocated for them
+    expect(() => unpack(records([1, 0]), new Uint32Array(1024), PAGE, memory())).toThrow(/2 bytes of records for 1024 pages/);
     for (const [what, data] of bad) expect(() => unpack(data, idx, PAGE, memory()), what).toThrow(ProtocolError);
   });
 
@@ -172,6 +174,8 @@ describe("packed batches", () => {
     expect(() => openBatch({ ...msg, enc: 2 }, PAGE)).toThrow(/no encoding/);
     expect(() => openBatch({ ...msg, data: new Uint8Array(0) }, PAGE)).toThrow(ProtocolError);
     expect(() => openBatch({ ...msg, indices: new Uint8Array(0) }, PAGE)).toThrow(ProtocolError);
+    // a packed batch's size is not bounded by its bytes: more pages than any source packs is refused
+    expect(() => openBatch({ ...msg, indices: new Uint8Array(4 * (BATCH_PAGES + 1)) }, PAGE)).toThrow(/1 to 1024/);
   });
 });
 

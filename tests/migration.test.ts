@@ -134,8 +134,10 @@ function expectPauses(stats: MigrationStats): void {
   if (tracked) expect(names).toEqual(expect.arrayContaining(["switch to tracking", "round 1"]));
   const last = s.strategy === "postcopy" || s.strategy === "hybrid" ? "post-copy: faults and push" : "let go";
   expect(names[names.length - 1]).toBe(last);
-  // every post-copy fault's latency is recorded (the report's distribution), and the percentiles come from them
-  expect(s.faultLatenciesUs).toHaveLength(Math.min(s.faults, 20_000));
+  // every post-copy fault's latency is recorded (the report's distribution; a page that came as it was asked for
+  // has none), and the percentiles come from them
+  expect(s.faultLatenciesUs.length).toBeLessThanOrEqual(Math.min(s.faults, 20_000));
+  if (s.faults >= 3) expect(s.faultLatenciesUs.length).toBeGreaterThan(0);
   if (s.faults) expect(Math.max(...s.faultLatenciesUs)).toBeGreaterThanOrEqual(s.faultP99Us - 1);
 }
 
@@ -246,18 +248,22 @@ describe("failures", () => {
 
   it("a corrupted page batch fails its checksum: migration aborted, the process intact on the source", async () => {
     const S = await node("S", ["--join", A.url], { MIGRANT_TEST_CORRUPT_BATCH: "2" });
-    const g = bytes();
-    const args = ["16", "2500"];
-    const ref = await migrant(["run", wasm.get(g.name)!, ...args], at(S));
-    const { pid, follower } = await launch(g, args, S);
-    await sleep(100);
-    const stats = await migrate(pid, "B", "precopy", [], S);
-    expect(stats.result).toBe("failed");
-    expect(stats.error).toMatch(/checksum/);
-    const end = await follower.done;
-    expect(end.stdout).toBe(ref.stdout);
-    expect(end.code).toBe(0);
-    S.child.kill("SIGKILL");
+    try {
+      const g = bytes();
+      // about 2 s: a migrate CLI starting on a loaded machine does not outlast it (2500 did, once)
+      const args = ["16", "5000"];
+      const ref = await migrant(["run", wasm.get(g.name)!, ...args], at(S));
+      const { pid, follower } = await launch(g, args, S);
+      await sleep(100);
+      const stats = await migrate(pid, "B", "precopy", [], S);
+      expect(stats.result).toBe("failed");
+      expect(stats.error).toMatch(/checksum/);
+      const end = await follower.done;
+      expect(end.stdout).toBe(ref.stdout);
+      expect(end.code).toBe(0);
+    } finally {
+      S.child.kill("SIGKILL"); // the placement test after it must not find a node S
+    }
   });
 
   it("the destination dies before the handover: the migration fails, the process keeps running on the source", async () => {

@@ -64,8 +64,9 @@ export function openBatch(m: MessageOf<"migPages">, pageSize: number): ArrivedBa
   const count = m.indices.length / 4;
   if (m.enc !== ENC_PLAIN && m.enc !== ENC_PACKED) throw new ProtocolError("field", `migPages.enc: ${m.enc} is no encoding (0 or 1)`);
   const packed = m.enc === ENC_PACKED;
-  if (packed && (count === 0 || m.data.length === 0)) {
-    throw new ProtocolError("field", `migPages: a packed batch of ${count} pages in ${m.data.length} bytes`);
+  // a packed batch's data says nothing of its size: at most BATCH_PAGES pages, as every source sends them
+  if (packed && (count === 0 || count > BATCH_PAGES || m.data.length === 0)) {
+    throw new ProtocolError("field", `migPages: a packed batch of ${count} pages (1 to ${BATCH_PAGES}) in ${m.data.length} bytes`);
   }
   if (!packed && m.data.length !== 0 && m.data.length !== count * pageSize) {
     throw new ProtocolError("field", `migPages.data: ${m.data.length} bytes for ${count} pages of ${pageSize} (nor empty, for zero pages)`);

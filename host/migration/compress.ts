@@ -24,7 +24,7 @@
 import { deflateRaw, deflateRawSync, inflateRawSync, constants } from "node:zlib";
 import { promisify } from "node:util";
 import { ProtocolError } from "../net/protocol.js";
-import { applyDelta, DeltaError, encodeDelta } from "./xbzrle.js";
+import { applyDelta, DeltaError, encodeDelta, readUleb, writeUleb } from "./xbzrle.js";
 import type { Batch } from "./batch.js";
 
 /** migPages.enc: the pages one after the other, or packed records (above). */
@@ -97,13 +97,10 @@ function records(b: Batch, pageSize: number, sent: SentPages | null, keep: boole
     const end = old ? encodeDelta(old, page, out, at + RECORD_HEAD, pageSize - RECORD_HEAD) : -1;
     if (end >= 0) {
       const len = end - at - RECORD_HEAD;
+      const from = at + RECORD_HEAD;
       out[at++] = DELTA;
-      const head = at;
-      for (let v = len; ; v >>>= 7) {
-        out[at++] = v >= 0x80 ? (v & 0x7f) | 0x80 : v;
-        if (v < 0x80) break;
-      }
-      out.copyWithin(at, head + RECORD_HEAD - 1, end);
+      at = writeUleb(out, at, len);
+      out.copyWithin(at, from, end);
       at += len;
       deltas++;
     } else {
@@ -148,10 +145,13 @@ export function unpack(data: Uint8Array, indices: Uint32Array, pageSize: number,
       `migPages.data: a packed batch that does not inflate to ${indices.length} pages (${(e as Error).message})`,
     );
   }
+  let i = 0;
+  const bad = (what: string) => new ProtocolError("field", `migPages.data: page ${i} of a packed batch: ${what}`);
+  // every record takes at least two bytes: fewer cannot be the batch's pages (and allocate nothing for them)
+  if (recs.length < 2 * indices.length) throw bad(`${recs.length} bytes of records for ${indices.length} pages`);
   const out = new Uint8Array(indices.length * pageSize);
   let at = 0;
-  const bad = (what: string) => new ProtocolError("field", `migPages.data: page ${at} of a packed batch: ${what}`);
-  for (let i = 0; i < indices.length; i++) {
+  for (; i < indices.length; i++) {
     const kind = recs[at++];
     const page = out.subarray(i * pageSize, (i + 1) * pageSize);
     if (kind === WHOLE) {
@@ -159,27 +159,23 @@ export function unpack(data: Uint8Array, indices: Uint32Array, pageSize: number,
       page.set(recs.subarray(at, at + pageSize));
       at += pageSize;
     } else if (kind === DELTA) {
-      let len = 0;
-      for (let shift = 0; ; shift += 7) {
-        if (at >= recs.length || shift > 21) throw bad("a delta without a length");
-        const v = recs[at++];
-        len += (v & 0x7f) << shift;
-        if (v < 0x80) break;
-      }
-      if (len > pageSize || at + len > recs.length) throw bad(`a delta of ${len} bytes`);
-      const p = indices[i];
-      page.set(memory.subarray(p * pageSize, (p + 1) * pageSize));
       try {
+        let len: number;
+        [len, at] = readUleb(recs, at);
+        if (len > pageSize || at + len > recs.length) throw new DeltaError(`a delta of ${len} bytes`);
+        const p = indices[i];
+        page.set(memory.subarray(p * pageSize, (p + 1) * pageSize));
         applyDelta(recs.subarray(at, at + len), page);
+        at += len;
       } catch (e) {
         if (e instanceof DeltaError) throw bad(e.message);
         throw e;
       }
-      at += len;
     } else {
       throw bad(kind === undefined ? "the batch ends before it" : `a record of kind ${kind}`);
     }
   }
+  i = indices.length - 1;
   if (at !== recs.length) throw bad(`${recs.length - at} bytes after the last page`);
   return out;
 }

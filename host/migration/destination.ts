@@ -155,12 +155,12 @@ export class Immigration {
 
   private fault(page: number): void {
     const t = performance.now();
-    // the page came between the guest's look at the present map and this report: a fault answered at once
+    // the page came between the guest's look at the present map and this report: the guest is woken at once (its
+    // wait, from its report until now, is not measured here, so it is left out of the latencies, not counted as zero)
     const arrived = Atomics.load(this.presentMap(), page) === 1;
     if (!this.asked.has(page)) {
       this.asked.set(page, t);
       if (this.faultTimes.length < FAULT_TIMES) this.faultTimes.push(Math.round((t - this.resumedAt) * 100) / 100);
-      if (arrived) this.latencies.push((performance.now() - t) * 1000);
     }
     if (arrived) return this.proc.wake();
     if (!this.waiting.has(page)) this.waiting.set(page, t);
@@ -184,7 +184,8 @@ export class Immigration {
     if (this.missing === null) return batch.indices.forEach((p, i) => writePage(bytes, p, data, i, L.pageSize));
     this.install(batch.indices, data, bytes);
     // the push window: the source keeps at most a few batches on their way, so that a fault's answer waits behind little
-    this.ctx.link.send({ t: "migInstalled", mid: this.ctx.mid, bytes: m.indices.length + m.data.length });
+    // counted before packing, as the source counts its window (a packed batch holds more pages than its bytes say)
+    this.ctx.link.send({ t: "migInstalled", mid: this.ctx.mid, bytes: m.indices.length + data.length });
     if (this.missing === 0) this.complete();
   }
 

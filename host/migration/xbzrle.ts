@@ -17,7 +17,8 @@
 /** A delta that does not fit its page: no source sends it. */
 export class DeltaError extends Error {}
 
-function writeUleb(out: Uint8Array, at: number, v: number): number {
+/** Writes v as an unsigned LEB128 varint at `at`; returns the end. */
+export function writeUleb(out: Uint8Array, at: number, v: number): number {
   while (v >= 0x80) {
     out[at++] = (v & 0x7f) | 0x80;
     v >>>= 7;
@@ -60,23 +61,27 @@ export function encodeDelta(old: Uint8Array, cur: Uint8Array, out: Uint8Array, a
   return o;
 }
 
+/** Reads an unsigned LEB128 varint of at most 5 bytes at `at`: [value, end]. One that ends early or runs longer is a DeltaError. */
+export function readUleb(bytes: Uint8Array, at: number): [number, number] {
+  let v = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (at >= bytes.length) throw new DeltaError("the bytes end inside a length");
+    const b = bytes[at++];
+    v += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return [v, at];
+  }
+  throw new DeltaError("a length of more than 5 bytes");
+}
+
 /** Applies a delta to `page` in place (its old copy). A delta that runs past the page or ends mid-run is a DeltaError. */
 export function applyDelta(delta: Uint8Array, page: Uint8Array): void {
   let at = 0;
   let i = 0;
-  const uleb = (): number => {
-    let v = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (at >= delta.length) throw new DeltaError("the delta ends inside a run length");
-      const b = delta[at++];
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v;
-    }
-    throw new DeltaError("a run length of more than 5 bytes");
-  };
   while (at < delta.length) {
-    i += uleb();
-    const nz = uleb();
+    let z: number, nz: number;
+    [z, at] = readUleb(delta, at);
+    [nz, at] = readUleb(delta, at);
+    i += z;
     if (nz === 0 || i + nz > page.length) throw new DeltaError(`a run of ${nz} bytes at ${i} of a ${page.length}-byte page`);
     if (at + nz > delta.length) throw new DeltaError(`a run of ${nz} bytes with ${delta.length - at} left in the delta`);
     page.set(delta.subarray(at, at + nz), i);

@@ -19,6 +19,14 @@ import type { MessageOf } from "../../net/protocol.js";
 import { splitZero } from "../../memory/pages.js";
 import { MigrationFailed, STEP_MS, type Emigration } from "./emigration.js";
 
+/** A batch ready to go: its message, its bytes before packing, its pages sent as deltas, its pages with data. */
+interface Outgoing {
+  msg: MessageOf<"migPages">;
+  raw: number;
+  deltas: number;
+  pages: number;
+}
+
 /** The longest pause between two checks for a cancel while pacing to --bandwidth. */
 const PACING_STEP_MS = 50;
 
@@ -53,11 +61,10 @@ export class PageStream {
     let next = pages.length ? prepare(0) : null;
     for (let i = 0; i < pages.length; i += BATCH_PAGES) {
       this.m.checkCancelled();
-      const msg = await next!;
+      const out = await next!;
       next = i + BATCH_PAGES < pages.length ? prepare(i + BATCH_PAGES) : null;
-      if (++this.batches === ctx.corruptBatch) msg.data[0] ^= 0xff;
-      this.m.link.send(msg);
-      stats.pagesSent += msg.indices.length / 4;
+      if (++this.batches === ctx.corruptBatch) out.msg.data[0] ^= 0xff;
+      this.sendBatch(out);
       await this.drained();
       await this.pace();
       ctx.progress({
@@ -72,40 +79,51 @@ export class PageStream {
     }
   }
 
-  /** Queues pages at once: zero pages as indices only, the others with their data. Returns the bytes queued. */
+  /**
+   * Queues pages at once: zero pages as indices only, the others with their
+   * data (at most BATCH_PAGES a batch). Returns their bytes before packing,
+   * which the destination acknowledges (migInstalled): the push window counts
+   * pages, not the wire, so a packed window holds no more than a plain one.
+   */
   ship(pages: number[]): number {
     const { ctx, stats } = this.m;
+    const size = this.m.layout.pageSize;
     const bytes = new Uint8Array(this.m.process.memory.buffer);
-    const { zero, data } = splitZero(bytes, pages, this.m.layout.pageSize);
+    const { zero, data } = splitZero(bytes, pages, size);
     stats.zeroPagesSkipped += zero.length;
     this.begin();
+    const batches = zero.length ? [zeroBatch(zero)] : [];
+    for (let i = 0; i < data.length; i += BATCH_PAGES) batches.push(makeBatch(bytes, data.slice(i, i + BATCH_PAGES), size));
     let queued = 0;
-    for (const b of [zero.length ? zeroBatch(zero) : null, data.length ? makeBatch(bytes, data, this.m.layout.pageSize) : null]) {
-      if (!b) continue;
-      const packed = ctx.options.compress && b.data.length ? packSync(b, this.m.layout.pageSize) : null;
-      const msg = this.counted(b, packed);
-      this.m.link.send(msg);
-      stats.pagesSent += b.data.length ? b.indices.length : 0;
-      queued += msg.data.length + msg.indices.length;
+    for (const b of batches) {
+      const out = this.packed(b, ctx.options.compress && b.data.length ? packSync(b, size) : null);
+      this.sendBatch(out);
+      queued += out.raw;
     }
     return queued;
   }
 
   /** A batch's message, packed with --compress (the deflating off this thread). */
-  private async message(b: Batch, keep: boolean): Promise<MessageOf<"migPages">> {
-    if (!this.m.ctx.options.compress) return this.counted(b, null);
-    return this.counted(b, await pack(b, this.m.layout.pageSize, this.sent, keep));
+  private async message(b: Batch, keep: boolean): Promise<Outgoing> {
+    if (!this.m.ctx.options.compress) return this.packed(b, null);
+    return this.packed(b, await pack(b, this.m.layout.pageSize, this.sent, keep));
   }
 
-  /** The message of a batch, packed when that made it smaller; its bytes counted. */
-  private counted(b: Batch, packed: Packed | null): MessageOf<"migPages"> {
-    const { stats } = this.m;
+  /** The message of a batch, packed when that made it smaller. */
+  private packed(b: Batch, packed: Packed | null): Outgoing {
     const smaller = packed && packed.data.length < b.data.length ? packed : null;
     const msg = batchMessage(this.m.ctx.mid, b, smaller?.data);
-    stats.rawBytes += b.data.length + msg.indices.length;
-    stats.bytesSent += msg.data.length + msg.indices.length;
-    stats.deltaPages += smaller?.deltas ?? 0;
-    return msg;
+    return { msg, raw: b.data.length + msg.indices.length, deltas: smaller?.deltas ?? 0, pages: b.data.length ? b.indices.length : 0 };
+  }
+
+  /** Sends a batch and counts it. */
+  private sendBatch(out: Outgoing): void {
+    const { stats } = this.m;
+    this.m.link.send(out.msg);
+    stats.pagesSent += out.pages;
+    stats.rawBytes += out.raw;
+    stats.bytesSent += out.msg.data.length + out.msg.indices.length;
+    stats.deltaPages += out.deltas;
   }
 
   /**
