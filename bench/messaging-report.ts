@@ -3,7 +3,7 @@
 // README markdown, HTML) and its charts.
 
 import { barChart } from "./charts.js";
-import type { BenchResult } from "./result.js";
+import { rttMs, type BenchResult } from "./result.js";
 import type { MessagingRow } from "./messaging.js";
 import { f0, f2, htmlTable, markdown } from "./stats.js";
 
@@ -38,7 +38,7 @@ function cells(x: MessagingRow, rttMs: number): string[] {
 }
 
 const rows = (r: BenchResult) => r.messaging?.rows ?? [];
-const rtt = (r: BenchResult) => r.floor.rttP50Us / 1000;
+const rtt = (r: BenchResult) => rttMs(r.floor);
 
 /** The mechanisms as rows of the terminal table. */
 export function messagingCells(r: BenchResult): string[][] {

@@ -6,7 +6,7 @@
 
 import { escapeHtml, f0, f2, htmlTable, markdown, table } from "./stats.js";
 import { barChart } from "./charts.js";
-import { judgeTargets, linkMBps, type BenchResult } from "./result.js";
+import { judgeTargets, linkMBps, rttMs, type BenchResult } from "./result.js";
 import { strategyLabel, type SuiteRow } from "./suite.js";
 import { verdictHtml, verdictMarkdown, verdictSize, verdictText } from "./verdict.js";
 import {
@@ -58,7 +58,7 @@ export function rowCells(x: SuiteRow, r: BenchResult): string[] {
     x.failed ? `${x.runs - x.failed}/${x.runs}` : String(x.runs),
     f2(x.downtimeP50Ms),
     x.runs - x.failed > 1 ? f2(x.downtimeP99Ms) : "1 run", // a p99 of one run is that run: say so
-    f0(x.downtimeP50Ms / (r.floor.rttP50Us / 1000)),
+    f0(x.downtimeP50Ms / rttMs(r.floor)),
     f2(x.handoverP50Ms),
     f2(x.switchPauseP50Ms),
     f2(x.switchBackPauseP50Ms),
@@ -139,11 +139,6 @@ export function markdownTable(r: BenchResult): string {
 const sizesOf = (r: BenchResult) => [...new Set(r.rows.map((x) => x.sizeMiB))].sort((a, b) => a - b);
 const workloadsOf = (r: BenchResult) => [...new Set(r.rows.map((x) => x.workload))];
 const escape = escapeHtml;
-/** The workload whose first runs the timeline shows: kvstore if it ran (it shows every step), else the first with steps. */
-function firstRunsWithPhases(r: BenchResult, size: number): string | null {
-  const runs = r.suite.runs.filter((x) => x.sizeMiB === size && !x.compress && x.rep === 0 && x.stats.phases?.length);
-  return runs.find((x) => x.workload === "kvstore")?.workload ?? runs[0]?.workload ?? null;
-}
 const joined = async (charts: Array<Promise<string>>) => (await Promise.all(charts)).join("");
 
 /** The downtime suite's sections of the HTML report. */
@@ -159,8 +154,8 @@ async function suiteSections(r: BenchResult, sizes: number[], main: number): Pro
   )}</div>
 <p>downtime: the guest's pause at the handover. / RTT: downtime over the ws round trip. source: the handover as the source saw it. switch, back: the pauses at the switch to tracking and back to plain. wire / mem: bytes on the wire over the guest's linear memory. / link: stream rate over the measured ws rate. lost ms: progress the workload lost to the migration, in ms of its rate before (covers the migration and ${r.suite.settleMs} ms after it). kv gap: the longest time between two completed kvstore requests during the migration and ${r.suite.settleMs} ms after. p99 of a single run is that run.</p>`);
   sections.push(compressionSection(r));
-  const timed = firstRunsWithPhases(r, main);
-  if (timed) sections.push(`<h2>One migration, step by step</h2>${await migrationTimeline(r, main, timed)}`);
+  const timeline = await migrationTimeline(r, main);
+  if (timeline) sections.push(`<h2>One migration, step by step</h2>${timeline}`);
   if (plain.some((x) => x.strategy === "postcopy")) {
     sections.push(`<h2>Post-copy fault latency</h2>${await joined(sizes.map((z) => faultLatencyChart(r, z)))}`);
     sections.push(`<h2>Post-copy faults over time</h2>${await joined(sizes.map((z) => faultsChart(r, z)))}`);

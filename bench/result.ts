@@ -28,6 +28,9 @@ export interface Target {
   detail: string;
 }
 
+/** The floor's round trip, ms. */
+export const rttMs = (f: Floor) => f.rttP50Us / 1000;
+
 /** The floor link rate for a transfer in either direction. */
 export const linkMBps = (f: Floor) => Math.min(f.upMBps, f.downMBps);
 

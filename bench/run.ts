@@ -25,6 +25,7 @@ import { runMessaging } from "./messaging.js";
 import type { ForwardingMode } from "../host/cluster/forwarding/forwarding.js";
 import { htmlReport, markdownTable, textReport, floorLine } from "./report.js";
 import { downtimeChart } from "./suite-charts.js";
+import { verdictSize } from "./verdict.js";
 import { messagingTable } from "./messaging-report.js";
 import type { BenchResult } from "./result.js";
 import { table } from "./stats.js";
@@ -113,10 +114,10 @@ async function report(o: BenchOptions, result: BenchResult, latency: LatencyRow[
   writeFileSync(`${base}.json`, JSON.stringify({ ...result, latency }, null, 1));
   writeFileSync(`${base}.html`, await htmlReport(result));
   const written = [`${base}.json`, `${base}.html`];
-  const sizes = [...new Set(result.rows.map((r) => r.sizeMiB))].sort((a, b) => a - b);
-  if (sizes.length) {
+  const size = verdictSize(result); // 64 MiB if measured, else the smallest; null without a downtime suite
+  if (size !== null) {
     written.push(join(o.out, "latest-downtime.svg"), join(o.out, "latest.md"));
-    writeFileSync(written[2], await downtimeChart(result, sizes.includes(64) ? 64 : sizes[0]));
+    writeFileSync(written[2], await downtimeChart(result, size));
     writeFileSync(written[3], markdownTable(result) + "\n");
   }
   if (result.messaging) {

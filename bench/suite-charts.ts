@@ -7,7 +7,7 @@
 // each kind where a chart shows single runs.
 
 import { barChart, lineChart, timelineChart, type Rule, type Series } from "./charts.js";
-import { linkMBps, type BenchResult } from "./result.js";
+import { linkMBps, rttMs, type BenchResult } from "./result.js";
 import { strategyLabel, type MigrationRun, type SuiteRow } from "./suite.js";
 
 /** The workloads' page size (4 KiB: the default build) for turning pages/s into MB/s. */
@@ -18,11 +18,10 @@ const CDF_POINTS = 400;
 const plainRows = (r: BenchResult) => r.rows.filter((x) => !x.compress);
 const firstRuns = (r: BenchResult, size: number) => r.suite.runs.filter((x) => x.sizeMiB === size && !x.compress && x.rep === 0);
 const workloadsOf = (rows: Array<{ workload: string }>) => [...new Set(rows.map((x) => x.workload))];
-const rttMs = (r: BenchResult) => r.floor.rttP50Us / 1000;
 
 /** The floor lines of a downtime axis: the ws round trip, the fastest freeze measured (the least transfer), and the target. */
 function downtimeFloor(r: BenchResult, rows: SuiteRow[]): Rule[] {
-  const rules: Rule[] = [{ y: rttMs(r), label: `ws round trip ${rttMs(r).toFixed(3)} ms` }];
+  const rules: Rule[] = [{ y: rttMs(r.floor), label: `ws round trip ${rttMs(r.floor).toFixed(3)} ms` }];
   const freezes = rows.filter((x) => x.strategy === "freeze" && Number.isFinite(x.downtimeP50Ms));
   const least = freezes.sort((a, b) => a.mbSent - b.mbSent)[0];
   if (least) rules.push({ y: least.downtimeP50Ms, label: `freeze of ${least.workload} (${least.mbSent.toFixed(1)} MB)` });
@@ -71,7 +70,7 @@ export function downtimeBySizeCharts(r: BenchResult): Promise<string[]> {
             .sort((a, b) => a.sizeMiB - b.sizeMiB)
             .map((x) => [x.sizeMiB, x.downtimeP50Ms] as [number, number]),
         })),
-        rules: [{ y: rttMs(r), label: "ws round trip" }],
+        rules: [{ y: rttMs(r.floor), label: "ws round trip" }],
       }),
     ),
   );
@@ -100,7 +99,7 @@ export async function faultLatencyChart(r: BenchResult, size: number): Promise<s
     step: true,
     series: runs.map((x) => ({ name: `${x.workload} (${x.stats.faultLatenciesUs.length})`, points: cdf(x.stats.faultLatenciesUs) })),
     rules: [
-      { x: rttMs(r), label: "ws round trip" },
+      { x: rttMs(r.floor), label: "ws round trip" },
       { x: 0.5, label: "p50 target" },
       { x: 2, label: "p99 target" },
     ],
@@ -178,9 +177,16 @@ export function progressChart(r: BenchResult, size: number, workload: string): P
   });
 }
 
-/** One migration of `workload` by each strategy, as the source's steps over time (round n: "rounds"). */
-export function migrationTimeline(r: BenchResult, size: number, workload: string): Promise<string> {
-  const runs = firstRuns(r, size).filter((x) => x.workload === workload && x.stats.phases?.length);
+/**
+ * One migration by each strategy, as the source's steps over time (round n:
+ * "rounds"), of kvstore if it ran (it takes every step), else of the first
+ * workload with steps; "" when no run has them.
+ */
+export async function migrationTimeline(r: BenchResult, size: number): Promise<string> {
+  const timed = firstRuns(r, size).filter((x) => x.stats.phases?.length);
+  const workload = timed.find((x) => x.workload === "kvstore")?.workload ?? timed[0]?.workload;
+  if (workload === undefined) return "";
+  const runs = timed.filter((x) => x.workload === workload);
   return timelineChart({
     title: `${workload} ${size} MiB: one migration by each strategy, step by step on the source (hover for each step's length)`,
     xLabel: "ms after the migration began",

@@ -19,12 +19,11 @@ import type { MessageOf } from "../../net/protocol.js";
 import { splitZero } from "../../memory/pages.js";
 import { MigrationFailed, STEP_MS, type Emigration } from "./emigration.js";
 
-/** A batch ready to go: its message, its bytes before packing, its pages sent as deltas, its pages with data. */
+/** A batch ready to go: its message, its bytes before packing, its pages sent as deltas. */
 interface Outgoing {
   msg: MessageOf<"migPages">;
   raw: number;
   deltas: number;
-  pages: number;
 }
 
 /** The longest pause between two checks for a cancel while pacing to --bandwidth. */
@@ -113,14 +112,14 @@ export class PageStream {
   private packed(b: Batch, packed: Packed | null): Outgoing {
     const smaller = packed && packed.data.length < b.data.length ? packed : null;
     const msg = batchMessage(this.m.ctx.mid, b, smaller?.data);
-    return { msg, raw: b.data.length + msg.indices.length, deltas: smaller?.deltas ?? 0, pages: b.data.length ? b.indices.length : 0 };
+    return { msg, raw: b.data.length + msg.indices.length, deltas: smaller?.deltas ?? 0 };
   }
 
   /** Sends a batch and counts it. */
   private sendBatch(out: Outgoing): void {
     const { stats } = this.m;
     this.m.link.send(out.msg);
-    stats.pagesSent += out.pages;
+    stats.pagesSent += out.msg.data.length ? out.msg.indices.length / 4 : 0; // a zero batch's pages are skipped, not sent
     stats.rawBytes += out.raw;
     stats.bytesSent += out.msg.data.length + out.msg.indices.length;
     stats.deltaPages += out.deltas;
