@@ -76,6 +76,7 @@ describe("migrant bench", () => {
       [["--reps", "0"], /--reps/],
       [["--soak", "0"], /--soak: "0" is not a whole number of at least 1/],
       [["--soak", "5", "--link"], /--soak runs on its own, on loopback/],
+      [["--soak", "5", "--compress"], /--soak runs on its own, on loopback: leave out --link, --compress/],
       [["--soak", "5", "--sizes", "2,4"], /--sizes: with --soak, one size/],
       [["--balance", "sender,nope"], /--balance: nope \(choose from off, sender, receiver, symmetric\)/],
       [["--balance", "--soak", "5"], /--balance runs on its own, on loopback/],

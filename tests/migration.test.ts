@@ -138,7 +138,8 @@ function expectPauses(stats: MigrationStats): void {
   // has none), and the percentiles come from them
   expect(s.faultLatenciesUs.length).toBeLessThanOrEqual(Math.min(s.faults, 20_000));
   if (s.faults >= 3) expect(s.faultLatenciesUs.length).toBeGreaterThan(0);
-  if (s.faults) expect(Math.max(...s.faultLatenciesUs)).toBeGreaterThanOrEqual(s.faultP99Us - 1);
+  // the percentiles come from the recorded latencies (none when every faulted page came as it was asked for)
+  if (s.faultLatenciesUs.length) expect(Math.max(...s.faultLatenciesUs)).toBeGreaterThanOrEqual(s.faultP99Us - 1);
 }
 
 describe.each(STRATEGIES)("strategy %s", (strategy) => {
