@@ -33,9 +33,9 @@ export function zeroBatch(pages: number[]): Batch {
   return { indices: Uint32Array.from(pages), data: new Uint8Array(0) };
 }
 
-/** Copies pages out of `bytes` into a batch. */
-export function makeBatch(bytes: Uint8Array, pages: number[], pageSize: number): Batch {
-  const data = new Uint8Array(pages.length * pageSize);
+/** Copies pages out of `bytes` into a batch, its data in a buffer from `alloc` (a pool's: net/buffer-pool.ts). */
+export function makeBatch(bytes: Uint8Array, pages: number[], pageSize: number, alloc: (n: number) => Uint8Array): Batch {
+  const data = alloc(pages.length * pageSize);
   pages.forEach((p, i) => data.set(bytes.subarray(p * pageSize, (p + 1) * pageSize), i * pageSize));
   return { indices: Uint32Array.from(pages), data };
 }

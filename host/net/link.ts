@@ -14,6 +14,7 @@ import { decode, encode, ProtocolError, type Message, type MessageOf, type Messa
 import { nonce, prove, verify, type Role } from "./auth.js";
 import { MigrantError } from "../errors.js";
 import { MiB } from "../text/size.js";
+import type { BufferPool } from "./buffer-pool.js";
 import { tlsFailure, type TrustedCa } from "./tls.js";
 
 /** A node could not be reached, or refused us. */
@@ -39,7 +40,8 @@ export interface MessageLink {
   readonly open: boolean;
   /** bytes sent but not yet written to the socket (a peer that reads slowly makes it grow) */
   readonly buffered: number;
-  send(m: Message): void;
+  /** `pool`: the frame's buffer comes from it and goes back once the socket has written it (bulk data) */
+  send(m: Message, pool?: BufferPool): void;
   close(code?: number, reason?: string): void;
   /** waits until less than `limit` bytes wait to be sent (backpressure for bulk data), at most `ms`; whether it drained */
   drain(limit?: number, ms?: number): Promise<boolean>;
@@ -76,8 +78,14 @@ export class Link extends EventEmitter implements MessageLink {
     return this.ws.bufferedAmount;
   }
 
-  send(m: Message): void {
-    if (this.open) this.ws.send(encode(m), this.written);
+  send(m: Message, pool?: BufferPool): void {
+    if (!this.open) return;
+    if (!pool) return this.ws.send(encode(m), this.written);
+    const frame = encode(m, pool.take);
+    this.ws.send(frame, () => {
+      pool.give(frame);
+      this.written();
+    });
   }
 
   /** Who waits in drain(), for the send buffer to fall to what limit. */
@@ -211,7 +219,7 @@ export function closeReason(reason: string): string {
  * browsers' untrusted scripts against confused proxies; every dialler here is
  * migrant's own code, and a page batch is then not copied once more.
  */
-const noMask = (mask: Buffer) => void mask.fill(0);
+export const noMask = (mask: Buffer) => void mask.fill(0);
 
 /** Opens a link to a node and authenticates as `role`. */
 export async function connect(url: string, o: ConnectOptions): Promise<Link> {

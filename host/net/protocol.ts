@@ -56,8 +56,12 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 const fieldsOf = (t: string) => Object.entries(MESSAGES[t as keyof typeof MESSAGES]) as Array<[string, Field]>;
 
-/** Lays a message out in one buffer: each field's bytes are copied once, straight into the frame. */
-export function encode(msg: Message): Buffer {
+/**
+ * Lays a message out in one buffer: each field's bytes are copied once,
+ * straight into the frame. `alloc` gives that buffer (a pool's, for bulk data:
+ * net/buffer-pool.ts); by default it is a new one.
+ */
+export function encode(msg: Message, alloc: (n: number) => Buffer = Buffer.allocUnsafe): Buffer {
   const record = msg as unknown as Record<string, unknown>;
   const fields = fieldsOf(msg.t).map(([name, field]) => {
     const v = record[name];
@@ -66,7 +70,7 @@ export function encode(msg: Message): Buffer {
     return { field, v: raw, size: 4 + raw.length };
   });
   const length = fields.reduce((n, f) => n + f.size, 0);
-  const b = Buffer.allocUnsafe(HEADER + length);
+  const b = alloc(HEADER + length);
   b.writeUInt8(PROTOCOL_VERSION, 0);
   b.writeUInt8(MESSAGE_TYPES.indexOf(msg.t), 1);
   b.writeUInt32LE(length, 2);

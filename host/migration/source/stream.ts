@@ -11,17 +11,22 @@
 // once (post-copy bounds what is on its way itself: a window). sync() waits until the
 // destination has installed everything sent so far. With --compress both pack
 // their batches (compress.ts): send() against the pages sent before, its
-// deflating off the main thread; ship() deflated only, at once.
+// deflating off the main thread; ship() deflated only, at once. Batches and
+// frames are made in buffers of the stream's own pool (net/buffer-pool.ts),
+// each used again once it has gone: fresh 4 MiB buffers cost more in page
+// faults than copying the pages.
 
 import { BATCH_PAGES, batchMessage, makeBatch, zeroBatch, type Batch } from "../batch.js";
 import { pack, packSync, SentPages, type Packed } from "../compress.js";
 import type { MessageOf } from "../../net/protocol.js";
 import { splitZero } from "../../memory/pages.js";
+import { BufferPool } from "../../net/buffer-pool.js";
 import { MigrationFailed, STEP_MS, type Emigration } from "./emigration.js";
 
-/** A batch ready to go: its message, its bytes before packing, its pages sent as deltas. */
+/** A batch ready to go: its message, the batch (its data goes back to the pool once sent), its bytes before packing, its pages sent as deltas. */
 interface Outgoing {
   msg: MessageOf<"migPages">;
+  batch: Batch;
   raw: number;
   deltas: number;
 }
@@ -38,6 +43,8 @@ export class PageStream {
   private started = 0;
   /** --compress: what was last sent of each page, for deltas (from the first round that keeps them) */
   private sent: SentPages | null = null;
+  /** the buffers of batches and frames, used again */
+  private readonly pool = new BufferPool();
 
   constructor(private readonly m: Emigration) {}
 
@@ -53,7 +60,7 @@ export class PageStream {
     if (keep && ctx.options.compress) this.sent ??= new SentPages(this.m.layout.pageSize);
     this.begin();
     const prepare = (i: number) => {
-      const msg = this.message(makeBatch(bytes, pages.slice(i, i + BATCH_PAGES), this.m.layout.pageSize), keep);
+      const msg = this.message(makeBatch(bytes, pages.slice(i, i + BATCH_PAGES), this.m.layout.pageSize, this.pool.take), keep);
       msg.catch(() => undefined); // not awaited when the stream stops early; awaited, it still throws
       return msg;
     };
@@ -91,14 +98,14 @@ export class PageStream {
     const { zero, data } = splitZero(bytes, pages, size);
     stats.zeroPagesSkipped += zero.length;
     this.begin();
-    const batches = zero.length ? [zeroBatch(zero)] : [];
-    for (let i = 0; i < data.length; i += BATCH_PAGES) batches.push(makeBatch(bytes, data.slice(i, i + BATCH_PAGES), size));
     let queued = 0;
-    for (const b of batches) {
+    const go = (b: Batch) => {
       const out = this.packed(b, ctx.options.compress && b.data.length ? packSync(b, size) : null);
       this.sendBatch(out);
       queued += out.raw;
-    }
+    };
+    if (zero.length) go(zeroBatch(zero));
+    for (let i = 0; i < data.length; i += BATCH_PAGES) go(makeBatch(bytes, data.slice(i, i + BATCH_PAGES), size, this.pool.take));
     return queued;
   }
 
@@ -112,13 +119,14 @@ export class PageStream {
   private packed(b: Batch, packed: Packed | null): Outgoing {
     const smaller = packed && packed.data.length < b.data.length ? packed : null;
     const msg = batchMessage(this.m.ctx.mid, b, smaller?.data);
-    return { msg, raw: b.data.length + msg.indices.length, deltas: smaller?.deltas ?? 0 };
+    return { msg, batch: b, raw: b.data.length + msg.indices.length, deltas: smaller?.deltas ?? 0 };
   }
 
-  /** Sends a batch and counts it. */
+  /** Sends a batch (its frame from the pool) and counts it; its data goes back to the pool, copied into the frame. */
   private sendBatch(out: Outgoing): void {
     const { stats } = this.m;
-    this.m.link.send(out.msg);
+    this.m.link.send(out.msg, this.pool);
+    if (out.batch.data.length) this.pool.give(out.batch.data);
     stats.pagesSent += out.msg.data.length ? out.msg.indices.length / 4 : 0; // a zero batch's pages are skipped, not sent
     stats.rawBytes += out.raw;
     stats.bytesSent += out.msg.data.length + out.msg.indices.length;
