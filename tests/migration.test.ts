@@ -21,15 +21,20 @@ let A: RunningNode, B: RunningNode, C: RunningNode;
 const nodes: RunningNode[] = [];
 const wasm = new Map<string, string>();
 const reference = new Map<string, { stdout: string; code: number; ms: number }>();
-/** arguments that keep each example busy for about a second, long enough to be caught mid-run */
+/**
+ * arguments that keep each example busy for a second or more, long enough to be caught mid-run (float, bytes,
+ * grow and token-ring ran 0.4-0.8 s on this machine on 2026-12-08 with their earlier arguments, and ended before
+ * a move could reach them: attaching a follower alone takes a few hundred ms)
+ */
 const LONGER: Record<string, string[]> = {
   counter: ["9"],
   recursion: ["3000", "900"],
   indirect: ["30000000"],
   strings: ["600000"],
-  float: ["1300"],
-  bytes: ["16", "2000"],
-  grow: ["240"],
+  float: ["2600"],
+  bytes: ["16", "6000"],
+  grow: ["360"],
+  "token-ring": ["0", "1", "1200", "100"],
 };
 const argsOf = (g: Guest) => LONGER[g.name] ?? g.args;
 
@@ -310,7 +315,7 @@ describe("failures", () => {
 
   it("a migration can be cancelled: the process keeps running on the source as if nothing happened", async () => {
     const g = bytes();
-    const args = ["16", "4000"];
+    const args = ["16", "16000"]; // a few seconds: still running when the cancel comes, whatever the machine
     const ref = await migrant(["run", wasm.get(g.name)!, ...args], at(A));
     const { pid, follower } = await launch(g, args, A);
     await sleep(100);
