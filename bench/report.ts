@@ -7,7 +7,7 @@
 import { escapeHtml, f0, f2, htmlTable, markdown, table } from "./stats.js";
 import { barChart } from "./charts.js";
 import { judgeTargets, linkMBps, rttMs, type BenchResult } from "./result.js";
-import { strategyLabel, type SuiteRow } from "./suite.js";
+import { lostLabel, strategyLabel, type SuiteRow } from "./suite.js";
 import { verdictHtml, verdictMarkdown, verdictSize, verdictText } from "./verdict.js";
 import {
   dirtyRateChart,
@@ -70,7 +70,7 @@ export function rowCells(x: SuiteRow, r: BenchResult): string[] {
     x.faults ? `${f0(x.faultP50Us)}/${f0(x.faultP99Us)}` : "-",
     f0(x.mbps),
     f2(x.mbps / linkMBps(r.floor)),
-    f0(x.lostMsP50),
+    lostLabel(x),
     x.throttlePct ? `${x.throttlePct}/${f0(x.throttledMsP50)}` : "-",
     x.longestGapMs === null ? "" : f0(x.longestGapMs),
     x.auto ? `${x.auto.chose} ${f2(x.auto.predictedDowntimeMs)}/${f0(x.auto.predictedLostMs)}` : "",
@@ -152,7 +152,7 @@ async function suiteSections(r: BenchResult, sizes: number[], main: number): Pro
     HEADER,
     r.rows.map((x) => rowCells(x, r)),
   )}</div>
-<p>downtime: the guest's pause at the handover. / RTT: downtime over the ws round trip. source: the handover as the source saw it. switch, back: the pauses at the switch to tracking and back to plain. wire / mem: bytes on the wire over the guest's linear memory. / link: stream rate over the measured ws rate. lost ms: progress the workload lost to the migration, in ms of its rate before (covers the migration and ${r.suite.settleMs} ms after it). kv gap: the longest time between two completed kvstore requests during the migration and ${r.suite.settleMs} ms after. p99 of a single run is that run.</p>`);
+<p>downtime: the guest's pause at the handover. / RTT: downtime over the ws round trip. source: the handover as the source saw it. switch, back: the pauses at the switch to tracking and back to plain. wire / mem: bytes on the wire over the guest's linear memory. / link: stream rate over the measured ws rate. lost ms: progress the workload lost to the migration, in ms of its steady rate (the mean of the undisturbed ${r.suite.steadyMs} ms before the migration and after its window; ± what those two disagree by), covering the migration and ${r.suite.settleMs} ms after it. kv gap: the longest time between two completed kvstore requests during the migration and ${r.suite.settleMs} ms after. p99 of a single run is that run.</p>`);
   sections.push(compressionSection(r));
   const timeline = await migrationTimeline(r, main);
   if (timeline) sections.push(`<h2>One migration, step by step</h2>${timeline}`);

@@ -85,10 +85,21 @@ async function measure(o: BenchOptions, link: NetLink | null, secretFile: string
     latency = await measureFreezeLatency(o.workloads, o.quick ? 5 : 15, log);
   }
   const settleMs = o.quick ? 600 : 1000;
+  const steadyMs = o.quick ? 1000 : 2000;
   const suite = o.messagingOnly
-    ? { runs: [], skipped: [], bucketMs: 100, settleMs }
+    ? { runs: [], skipped: [], bucketMs: 100, settleMs, steadyMs }
     : await runSuite(
-        { workloads: o.workloads, strategies: o.strategies, sizes: o.sizes, reps: o.reps, compress: o.compress, settleMs, link, log },
+        {
+          workloads: o.workloads,
+          strategies: o.strategies,
+          sizes: o.sizes,
+          reps: o.reps,
+          compress: o.compress,
+          settleMs,
+          steadyMs,
+          link,
+          log,
+        },
         secretFile,
         readSecret(secretFile ?? undefined),
       );

@@ -9,10 +9,18 @@
 // The workloads print `tick <work since last tick> <longest gap ms> <guest
 // clock ms>`. A tick accounts for the work done since the previous one, spread
 // evenly over that interval; from that the benchmark gets the progress rate
-// around each migration (in 100 ms buckets, relative to the rate in the
-// `settleMs` before it), the progress lost to it (work that a steady rate would
-// have done in [start, end + settleMs] and was not done, in ms of that rate) and,
-// for kvstore, the longest gap between two completed requests that a client saw.
+// around each migration (in 100 ms buckets, relative to the steady rate), the
+// progress lost to it (work that the steady rate would have done in
+// [start, end + settleMs] and was not done, in ms of that rate) and, for
+// kvstore, the longest gap between two completed requests that a client saw.
+//
+// The steady rate is the mean of two undisturbed windows of `steadyMs`: the
+// one before the migration and the one after its settle window (which is the
+// next migration's window before). One window alone took a workload's drift
+// (gc's rate changes by phase) for progress gained or lost, and "lost" came
+// out negative. What the two windows disagree by, over the length of the
+// migration's window, is the figure's noise (`lostNoiseMs`): a loss within it
+// is not told apart from none.
 // The guest clock is the node's wall clock, which is this machine's: the nodes
 // run here, in namespaces at most.
 
@@ -24,7 +32,7 @@ import { buildCached } from "../host/build/cache.js";
 import { WORKLOAD_DIR } from "./workloads.js";
 import type { MigrationStats, RequestedStrategy } from "../host/migration/options.js";
 import type { NetLink } from "./link.js";
-import { percentile } from "./stats.js";
+import { f0, percentile } from "./stats.js";
 
 /** The workloads' second argument for "keep going until killed". */
 const ENDLESS = "2000000000";
@@ -40,6 +48,8 @@ export interface SuiteOptions {
   /** each strategy also with --compress (runs without it, then with it) */
   compress: boolean;
   settleMs: number;
+  /** each steady window (before a migration, and after its settle window), ms */
+  steadyMs: number;
   link: NetLink | null;
   log: (s: string) => void;
 }
@@ -62,10 +72,12 @@ export interface MigrationRun {
   /** the guest's linear memory when it moved, bytes */
   memoryBytes: number;
   stats: MigrationStats;
-  /** work per second in the settle window before the migration */
+  /** work per second when undisturbed: the mean of the steady windows before and after */
   baselineRate: number;
   /** progress lost to the migration, in ms of the baseline rate */
   lostMs: number;
+  /** how far lostMs can be off by the workload's own drift: what the two steady windows disagree by (0 with one window) */
+  lostNoiseMs: number;
   /** longest gap between two completed requests during [start, end + settle] (kvstore), and before it */
   longestGapMs: number | null;
   baselineGapMs: number | null;
@@ -81,6 +93,7 @@ export interface SuiteResult {
   skipped: Array<{ workload: string; sizeMiB: number; reason: string }>;
   bucketMs: number;
   settleMs: number;
+  steadyMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,11 +110,19 @@ export function workIn(ticks: Tick[], a: number, b: number): number {
   return w;
 }
 
-/** The figures of one migration from the ticks around it. */
-export function progressAround(ticks: Tick[], start: number, end: number, settleMs: number) {
-  const baselineRate = workIn(ticks, start - settleMs, start) / (settleMs / 1000);
+/**
+ * The figures of one migration from the ticks around it: the steady rate from
+ * the window of `steadyMs` before `start` and, where the ticks reach it, the
+ * one after `end + settleMs`.
+ */
+export function progressAround(ticks: Tick[], start: number, end: number, settleMs: number, steadyMs = settleMs) {
   const after = end + settleMs;
+  const rate = (a: number) => workIn(ticks, a, a + steadyMs) / (steadyMs / 1000);
+  const earlier = rate(start - steadyMs);
+  const later = (ticks[ticks.length - 1]?.t ?? -Infinity) >= after + steadyMs ? rate(after) : null;
+  const baselineRate = later === null ? earlier : (earlier + later) / 2;
   const lostMs = baselineRate > 0 ? ((after - start) / 1000 - workIn(ticks, start, after) / baselineRate) * 1000 : NaN;
+  const lostNoiseMs = later !== null && baselineRate > 0 ? ((after - start) * Math.abs(earlier - later)) / (2 * baselineRate) : 0;
   const progress: number[] = [];
   for (let t = start - settleMs; t < after; t += BUCKET_MS) {
     const r = workIn(ticks, t, t + BUCKET_MS) / (BUCKET_MS / 1000);
@@ -110,10 +131,11 @@ export function progressAround(ticks: Tick[], start: number, end: number, settle
   // a tick's gap covers the time since the previous tick: the ones that end in the window
   const gaps = (a: number, b: number) => ticks.filter((k) => k.t > a && k.t <= b).map((k) => k.gapMs);
   const during = gaps(start, after + BUCKET_MS);
-  const before = gaps(start - settleMs, start);
+  const before = gaps(start - steadyMs, start);
   return {
     baselineRate,
     lostMs,
+    lostNoiseMs,
     progress,
     longestGapMs: during.length ? Math.max(...during) : null,
     baselineGapMs: before.length ? Math.max(...before) : null,
@@ -186,12 +208,12 @@ async function startWorkload(cluster: Cluster, workload: string, bytes: Uint8Arr
   return w;
 }
 
-/** Waits until the workload has initialised (its first tick) and run steadily for a settle window. */
+/** Waits until the workload has initialised (its first tick) and run steadily for a steady window. */
 async function warmUp(o: SuiteOptions, w: Running): Promise<void> {
   await until(() => w.ticks.length > 0 || w.ended !== null, 600_000, `${w.label} starting`);
   if (w.ended) throw new Error(`${w.label} ended: ${w.ended}`);
   const first = w.ticks[0].t;
-  await until(() => w.ticks[w.ticks.length - 1].t >= first + o.settleMs || w.ended !== null, 120_000, `${w.label} ticking`);
+  await until(() => w.ticks[w.ticks.length - 1].t >= first + o.steadyMs || w.ended !== null, 120_000, `${w.label} ticking`);
 }
 
 /** One migration of the workload to node `to`, and its progress around it. */
@@ -209,16 +231,17 @@ async function measureMigration(
   const start = Date.now();
   const stats = await cluster.migrate(w.pid, to.name, { strategy, compress });
   const end = Date.now();
-  // observe the settle window after it (the ticks lag a little: bounded wait)
-  await sleep(o.settleMs);
-  const settled = () => (w.ticks[w.ticks.length - 1]?.t ?? 0) >= end + o.settleMs || w.ended !== null;
+  // observe the settle window after it and a steady window after that (the ticks lag a little: bounded wait)
+  const seen = end + o.settleMs + o.steadyMs;
+  await sleep(seen - Date.now());
+  const settled = () => (w.ticks[w.ticks.length - 1]?.t ?? 0) >= seen || w.ended !== null;
   await until(settled, 30_000, `${w.label} ticking after a migration`).catch(() => undefined);
   if (rep > 0) [stats.faultTimesMs, stats.faultLatenciesUs] = [[], []]; // one run's worth is enough for the charts
-  const p = progressAround(w.ticks, start, end, o.settleMs);
+  const p = progressAround(w.ticks, start, end, o.settleMs, o.steadyMs);
   o.log(
     `${w.label} ${strategy}${compress ? " --compress" : ""} #${rep + 1}: ${stats.result}${stats.error ? ` (${stats.error})` : ""}, ` +
       `downtime ${stats.downtimeMs.toFixed(2)} ms (source ${stats.handoverMs.toFixed(2)}), switch ${stats.switchPauseMs.toFixed(2)}/${stats.switchBackPauseMs.toFixed(2)} ms, total ${stats.totalMs.toFixed(0)} ms, ${(stats.bytesSent / 1e6).toFixed(1)} MB${compress ? ` (of ${(stats.rawBytes / 1e6).toFixed(1)})` : ""}, ` +
-      `rounds ${stats.rounds}, faults ${stats.faults}, lost ${Number.isFinite(p.lostMs) ? p.lostMs.toFixed(0) : "?"} ms` +
+      `rounds ${stats.rounds}, faults ${stats.faults}, lost ${Number.isFinite(p.lostMs) ? `${p.lostMs.toFixed(0)} ±${p.lostNoiseMs.toFixed(0)}` : "?"} ms` +
       (w.workload === "kvstore" && p.longestGapMs !== null ? `, longest gap ${p.longestGapMs} ms` : ""),
   );
   return { workload: w.workload, sizeMiB: w.sizeMiB, strategy, compress, rep, memoryBytes, stats, ...p, endMs: end - start };
@@ -254,7 +277,7 @@ async function measureWorkload(
 }
 
 export async function runSuite(o: SuiteOptions, secretFile: string | null, secret: Buffer): Promise<SuiteResult> {
-  const out: SuiteResult = { runs: [], skipped: [], bucketMs: BUCKET_MS, settleMs: o.settleMs };
+  const out: SuiteResult = { runs: [], skipped: [], bucketMs: BUCKET_MS, settleMs: o.settleMs, steadyMs: o.steadyMs };
   const nodes = await startNodes(o.link, secretFile, o.log);
   try {
     await sleep(500); // B has joined and both have heard a heartbeat
@@ -309,6 +332,8 @@ export interface SuiteRow {
   faultP50Us: number;
   faultP99Us: number;
   lostMsP50: number;
+  /** the noise of lostMs (p50): what its steady windows disagree by */
+  lostNoiseP50Ms: number;
   /** pre-copy's auto-converge: the highest throttle over the runs (percent of the time paused), and how long it held the guest */
   throttlePct: number;
   throttledMsP50: number;
@@ -317,6 +342,10 @@ export interface SuiteRow {
   /** --strategy auto: what it chose (each choice once), and its predictions (p50) */
   auto: { chose: string; predictedDowntimeMs: number; predictedLostMs: number } | null;
 }
+
+/** A row's progress lost as the tables show it: with its noise where that is a millisecond or more. */
+export const lostLabel = (x: { lostMsP50: number; lostNoiseP50Ms: number }) =>
+  Number.isFinite(x.lostMsP50) && x.lostNoiseP50Ms >= 1 ? `${f0(x.lostMsP50)} ±${f0(x.lostNoiseP50Ms)}` : f0(x.lostMsP50);
 
 /** A row's strategy as the tables and charts name it: `precopy`, or `precopy +compress`. */
 export const strategyLabel = (x: { strategy: string; compress: boolean }) => (x.compress ? `${x.strategy} +compress` : x.strategy);
@@ -376,6 +405,7 @@ export function summarize(runs: MigrationRun[]): SuiteRow[] {
       faultP50Us: p((r) => r.stats.faultP50Us),
       faultP99Us: p((r) => r.stats.faultP99Us),
       lostMsP50: p((r) => r.lostMs),
+      lostNoiseP50Ms: p((r) => r.lostNoiseMs ?? 0),
       throttlePct: ok.length ? Math.max(...ok.map((r) => r.stats.throttlePct)) : 0,
       throttledMsP50: p((r) => r.stats.throttledMs),
       longestGapMs: all[0].workload === "kvstore" && gaps.length ? Math.max(...gaps) : null,

@@ -10,7 +10,7 @@
 
 import { escapeHtml, f0, f2, markdown, table } from "./stats.js";
 import type { BenchResult } from "./result.js";
-import type { SuiteRow } from "./suite.js";
+import { lostLabel, type SuiteRow } from "./suite.js";
 
 export const VERDICT_HEADER = ["workload", "strategy", "downtime ms", "other pauses ms", "service gap ms", "progress lost ms", "best"];
 
@@ -38,7 +38,7 @@ function cells(x: SuiteRow, best: boolean): string[] {
     f2(x.downtimeP50Ms),
     other.filter(Boolean).join(", ") || "-",
     x.longestGapMs === null ? "-" : f0(x.longestGapMs),
-    f0(x.lostMsP50),
+    lostLabel(x),
     best ? "best" : "",
   ];
 }
@@ -75,5 +75,5 @@ export function verdictHtml(r: BenchResult, size: number): string {
     )
     .join("");
   return `<h2>Verdict at ${size} MiB: what the guest's users feel</h2><div class="scroll"><table class="verdict">${head}${body}</table></div>
-<p>downtime: the guest's pause at the handover (its last instruction on the source to its first on the destination). other pauses: the switch to the tracking variant and the switch back to plain. service gap: kvstore's longest time between two completed requests, during the migration and ${r.suite.settleMs} ms after. progress lost: work a steady rate would have done in that window and was not done, in ms of that rate. best: the least progress lost for the workload, counting at least its pauses (then the shortest downtime). p50 of the runs.</p>`;
+<p>downtime: the guest's pause at the handover (its last instruction on the source to its first on the destination). other pauses: the switch to the tracking variant and the switch back to plain. service gap: kvstore's longest time between two completed requests, during the migration and ${r.suite.settleMs} ms after. progress lost: work the steady rate would have done in that window and was not done, in ms of that rate; the steady rate is the mean of the undisturbed ${r.suite.steadyMs} ms before the migration and after that window, and ± is what those two disagree by over the window (a loss within it is not told apart from none). best: the least progress lost for the workload, counting at least its pauses (then the shortest downtime). p50 of the runs.</p>`;
 }

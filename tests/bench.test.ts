@@ -44,6 +44,30 @@ describe("progress around a migration", () => {
     expect(p.baselineGapMs).toBe(1);
   });
 
+  it("takes the steady rate from both sides: a drifting rate is not taken for progress lost, and its drift is the noise", () => {
+    // the rate grows from 1000/s to 2000/s over 8 s, and nothing stops
+    const rateAt = (t: number) => 1000 + t / 8;
+    const k: Tick[] = [{ t: 0, work: 0, gapMs: 1 }];
+    for (let t = 100; t <= 8000; t += 100) k.push({ t, work: Math.round((rateAt(t - 50) * 100) / 1000), gapMs: 1 });
+    const oneSide = progressAround(k, 3000, 3400, 1000, 2000); // the ticks end before the window after
+    const cut = progressAround(
+      k.filter((x) => x.t <= 5000),
+      3000,
+      3400,
+      1000,
+      2000,
+    );
+    expect(cut.lostMs).toBeLessThan(-100); // one window before: the faster rate since looks like work gained
+    expect(cut.lostNoiseMs).toBe(0);
+    expect(oneSide.lostMs).toBeCloseTo(0, 0);
+    expect(oneSide.lostNoiseMs).toBeGreaterThan(Math.abs(cut.lostMs) / 4);
+    // a 200 ms stop in the same drift is found at its length, in ms of the steady rate (the rate then is a little below it)
+    const stopped = k.map((x) => (x.t > 3100 && x.t <= 3300 ? { ...x, work: 0, gapMs: 200 } : x));
+    const lost = progressAround(stopped, 3000, 3400, 1000, 2000).lostMs;
+    expect(lost).toBeGreaterThan(180);
+    expect(lost).toBeLessThan(205);
+  });
+
   it("loses nothing when nothing stopped", () => {
     const k = ticks(1000, 4000, 9000, 0);
     expect(progressAround(k, 2000, 2300, 1000).lostMs).toBeCloseTo(0, 5);
