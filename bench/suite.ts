@@ -405,7 +405,7 @@ export function summarize(runs: MigrationRun[]): SuiteRow[] {
       faultP50Us: p((r) => r.stats.faultP50Us),
       faultP99Us: p((r) => r.stats.faultP99Us),
       lostMsP50: p((r) => r.lostMs),
-      lostNoiseP50Ms: p((r) => r.lostNoiseMs ?? 0),
+      lostNoiseP50Ms: p((r) => r.lostNoiseMs),
       throttlePct: ok.length ? Math.max(...ok.map((r) => r.stats.throttlePct)) : 0,
       throttledMsP50: p((r) => r.stats.throttledMs),
       longestGapMs: all[0].workload === "kvstore" && gaps.length ? Math.max(...gaps) : null,

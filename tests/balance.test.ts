@@ -225,11 +225,13 @@ describe("stability", () => {
 describe("failure", () => {
   it("the destination is killed during a balancer move: the process stays where it was, runs on, output intact", async () => {
     // Two guests of many MiB, dirtying them fast, on A (1 cpu); T (the only other node) has room. The moment
-    // A says it is moving one to T, T is killed: a pre-copy of that much memory cannot be over by then.
+    // A says it is moving one to T, T is killed: a pre-copy of that much memory cannot be over by then. Each guest
+    // runs several seconds, so that it is still running once the move has failed (64 MiB and 800 rounds took 1.4 s
+    // alone on a fast machine, and the guest had ended by the time ps was asked).
     const outcomes: string[] = [];
     for (const [mib, rounds] of [
-      [64, 800],
-      [192, 300],
+      [64, 2400],
+      [192, 900],
     ]) {
       const args = [String(mib), String(rounds)];
       const refRun = reference(BYTES, args);
